@@ -1,0 +1,49 @@
+package iface
+
+import "github.com/nokv/nokv/vfs"
+
+// Entry is one write of a batch as the commit pipeline hands it to a
+// ValueStore: a user key, the kind of write, and the value.
+type Entry struct {
+	Key       []byte // user key
+	Kind      Kind   // KindSet or KindDelete on input; KindPointer if the store kept the value
+	Value     []byte // the value, or an encoded ValuePtr after Write
+	ExpiresAt uint64 // unix seconds; 0 = never
+}
+
+// ValueStore decides where values live: inline in the LSM tree, or separated
+// into a value log (WiscKey). Implementations: vlog.Store (later), the inline
+// store in package valuestore/inline.
+//
+// Concurrency: Write and Sync are called by one commit leader at a time; Read
+// may be called concurrently with everything. Durability: a value written by
+// Write is durable after Sync returns; the engine syncs the value store before
+// it syncs the write-ahead log record that points at it. Ownership: Write may
+// replace Entry.Value with a slice it owns; Read appends into dst and returns it.
+type ValueStore interface {
+	// Name identifies the on-disk format; it is recorded in the manifest.
+	Name() string
+	// Write is called with a batch's entries in order before they are logged.
+	// For each value it keeps, it stores the value, sets Kind to KindPointer
+	// and Value to the encoded ValuePtr. Entries it leaves alone stay inline.
+	Write(entries []Entry) error
+	// Sync makes every value written so far durable.
+	Sync() error
+	// Read appends to dst the value ptr locates and returns the result.
+	Read(ptr ValuePtr, dst []byte) ([]byte, error)
+	// AddDiscard records bytes of values, per segment, that no reader can
+	// reach any more (reported by flush and compaction). It drives GC.
+	AddDiscard(bytesPerSegment map[uint32]int64)
+	// Close releases the store.
+	Close() error
+}
+
+// ValueStoreOptions configures a ValueStore.
+type ValueStoreOptions struct {
+	FS        vfs.FS
+	Dir       string // directory for the store's files
+	Threshold int    // values of at least this many bytes are separated
+}
+
+// NewValueStore opens (creating if needed) a value store.
+type NewValueStore func(ValueStoreOptions) (ValueStore, error)
