@@ -1,12 +1,15 @@
 // Package record frames the records of NoKV's append-only files (the
 // write-ahead log and the manifest). A record is
 //
-//	+----------------+-------------------+------------------------------------+
-//	| length (4, LE) | payload (length)  | crc32c(length bytes ++ payload) (4)|
-//	+----------------+-------------------+------------------------------------+
+//	+----------------+---------------------+------------------+----------------------------+
+//	| length (4, LE) | crc32c(length) (4)  | payload (length) | crc32c(header ++ payload) (4)|
+//	+----------------+---------------------+------------------+----------------------------+
 //
-// The checksum covers the length field, so a damaged length is caught unless
-// it points past the end of the file, which is read as a torn tail.
+// The length has a checksum of its own, so a damaged length is told apart
+// from a record that was cut short by a crash: a length that checks out but
+// runs past the end of the file is a torn tail; a length that fails its
+// check is damage. (Without it, a flipped bit that makes a length huge would
+// look like a torn tail, and truncating there would drop good records.)
 //
 // A reader tells three endings apart: a clean end of file; a torn tail (the
 // last record is partial: it runs past the end of the file, or it is complete
@@ -29,7 +32,7 @@ import (
 
 // HeaderLen and TrailerLen are the framing overheads of a record.
 const (
-	HeaderLen  = 4
+	HeaderLen  = 8
 	TrailerLen = 4
 	// MaxPayload bounds a record's payload; a larger length is damage.
 	MaxPayload = 1 << 30
@@ -44,6 +47,7 @@ func Checksum(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
 func Append(dst, payload []byte) []byte {
 	start := len(dst)
 	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(payload)))
+	dst = binary.LittleEndian.AppendUint32(dst, crc32.Checksum(dst[start:start+4], castagnoli))
 	dst = append(dst, payload...)
 	crc := crc32.Checksum(dst[start:], castagnoli)
 	return binary.LittleEndian.AppendUint32(dst, crc)
@@ -91,12 +95,16 @@ func (r *Reader) Offset() int64 { return r.off }
 
 // Next returns the next record's payload and its offset. The payload is valid
 // until the next call. At a clean end it returns io.EOF; at a torn tail a
-// *TornError; on damage a *iface.CorruptionError.
+// *TornError; on damage a *iface.CorruptionError (also when the reader was
+// started past the end of the file). A short read is an error, never a record.
 func (r *Reader) Next() (payload []byte, offset int64, err error) {
 	off := r.off
 	remain := r.size - off
 	if remain == 0 {
 		return nil, off, io.EOF
+	}
+	if remain < 0 {
+		return nil, off, iface.Corruptf(r.name, off, "read position is past the end of the file (%d bytes)", r.size)
 	}
 	if remain < HeaderLen+TrailerLen {
 		if z, err := r.zeroTail(off); err != nil {
@@ -107,10 +115,18 @@ func (r *Reader) Next() (payload []byte, offset int64, err error) {
 		return nil, off, &TornError{File: r.name, Offset: off, Reason: fmt.Sprintf("partial record header (%d bytes left)", remain)}
 	}
 	var hdr [HeaderLen]byte
-	if _, err := r.f.ReadAt(hdr[:], off); err != nil {
+	if n, err := r.f.ReadAt(hdr[:], off); err != nil && !(errors.Is(err, io.EOF) && n == len(hdr)) {
 		return nil, off, fmt.Errorf("read %s at %d: %w", r.name, off, err)
 	}
 	n := int64(binary.LittleEndian.Uint32(hdr[:]))
+	if got, want := crc32.Checksum(hdr[:4], castagnoli), binary.LittleEndian.Uint32(hdr[4:]); got != want {
+		if z, err := r.zeroTail(off); err != nil {
+			return nil, off, err
+		} else if z {
+			return nil, off, &TornError{File: r.name, Offset: off, Reason: "zero-filled tail"}
+		}
+		return nil, off, iface.Corruptf(r.name, off, "record length %d fails its checksum (crc32c %08x, stored %08x)", n, got, want)
+	}
 	total := HeaderLen + n + TrailerLen
 	if n > MaxPayload || total > remain {
 		if z, err := r.zeroTail(off); err != nil {
@@ -125,7 +141,7 @@ func (r *Reader) Next() (payload []byte, offset int64, err error) {
 		r.buf = make([]byte, total)
 	}
 	buf := r.buf[:total]
-	if _, err := r.f.ReadAt(buf, off); err != nil && !(errors.Is(err, io.EOF) && len(buf) == int(total)) {
+	if got, err := r.f.ReadAt(buf, off); err != nil && !(errors.Is(err, io.EOF) && got == len(buf)) {
 		return nil, off, fmt.Errorf("read %s at %d: %w", r.name, off, err)
 	}
 	want := binary.LittleEndian.Uint32(buf[total-TrailerLen:])
@@ -155,7 +171,8 @@ func (r *Reader) zeroTail(off int64) (bool, error) {
 		if r.size-off < n {
 			n = r.size - off
 		}
-		if _, err := r.f.ReadAt(chunk[:n], off); err != nil && !errors.Is(err, io.EOF) {
+		got, err := r.f.ReadAt(chunk[:n], off)
+		if err != nil && !(errors.Is(err, io.EOF) && int64(got) == n) {
 			return false, fmt.Errorf("read %s at %d: %w", r.name, off, err)
 		}
 		for _, b := range chunk[:n] {

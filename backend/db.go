@@ -1,0 +1,438 @@
+// Package backend is NoKV's LSM engine: the DB that owns the commit path,
+// memtable rotation, flush to L0, the compaction executor, versions of the
+// table set, snapshots and iterators. It reaches every component (memtable,
+// log, tables, value store, compaction policy) through the interfaces of
+// package iface, handed to it in Options.
+//
+// # Files in a store directory
+//
+//	LOCK              exclusive lock held while the store is open
+//	CURRENT           names the live manifest
+//	MANIFEST-NNNNNN   edit log of the table set (package manifest)
+//	NNNNNNNN.wal      write-ahead log segments (package wal)
+//	NNNNNN.sst        tables (package sstable)
+//	vlog/             the value store's files, if it has any
+//
+// # What survives a crash
+//
+// A write returns after its batch is appended to the write-ahead log with one
+// write system call and inserted into the memtable. Without Sync the record
+// sits in the operating system's page cache: it survives the crash of the
+// process but not a power loss or kernel crash. With Sync (per write, or
+// SyncWrites for all) the value store and the log are fsynced before the write
+// returns, and the write survives a power loss. A batch is one log record with
+// one checksum, so after any crash a batch is found whole or not at all, and
+// batches are recovered in order: a batch is never found when an earlier
+// acknowledged batch is missing.
+//
+// Flushes and compactions write tables, fsync them and their directory, and
+// only then record them in the manifest (itself fsynced); the log segments a
+// flush covered are deleted after the manifest records the flush.
+package backend
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+
+	"github.com/nokv/nokv/iface"
+	"github.com/nokv/nokv/manifest"
+)
+
+// memTable is a memtable with the log position of its first record: once it
+// is flushed, log records before the next memtable's start are redundant.
+type memTable struct {
+	m        iface.Memtable
+	logStart iface.LogPosition
+}
+
+// readState is what a reader needs: the memtables and the table version,
+// captured together.
+type readState struct {
+	mem *memTable
+	imm []*memTable // oldest first
+	v   *version
+}
+
+// DB is an open NoKV store. All methods are safe for concurrent use.
+type DB struct {
+	dir  string
+	opts Options
+
+	lock     io.Closer
+	manifest *manifest.Manifest
+	log      iface.Log
+	vs       iface.ValueStore
+
+	// writeMu serializes the commit path and every use of log.
+	writeMu    sync.Mutex
+	recBuf     []byte
+	keyBuf     []byte
+	valBuf     []byte
+	entries    []iface.Entry
+	releaseSeg atomic.Uint64 // log segments below this may be released
+
+	// mu guards the fields below; cond is signalled when a flush or
+	// compaction finishes, a memtable is rotated, or the DB closes.
+	mu       sync.RWMutex
+	cond     *sync.Cond
+	mem      *memTable
+	imm      []*memTable
+	current  *version
+	tables   map[uint64]*tableHandle
+	busy     map[uint64]bool // tables in a running compaction
+	bgErr    error
+	closing  bool
+	flushing bool
+
+	// versionMu serializes manifest edits and version installation.
+	versionMu sync.Mutex
+	nextFile  atomic.Uint64
+
+	lastVersion atomic.Uint64 // newest version visible to readers
+
+	snaps snapshotList
+
+	flushCh   chan struct{}
+	compactCh chan struct{}
+	bgWG      sync.WaitGroup
+
+	stats stats
+}
+
+// Open opens the store in dir, creating it if needed. opts may be nil. It
+// returns an error (never panics) when dir is not a directory, is locked by
+// another process, was written with other on-disk components, or is damaged.
+func Open(dir string, opts *Options) (db *DB, err error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	o.EnsureDefaults()
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	fs := o.FS
+	if st, err := fs.Stat(dir); err == nil && !st.IsDir() {
+		return nil, fmt.Errorf("nokv: open %s: not a directory: %w", dir, iface.ErrInvalidArgument)
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("nokv: open %s: %w", dir, err)
+	}
+	if err := fs.MkdirAll(dir); err != nil {
+		return nil, fmt.Errorf("nokv: create %s: %w", dir, err)
+	}
+	lock, err := fs.Lock(filepath.Join(dir, "LOCK"))
+	if err != nil {
+		return nil, fmt.Errorf("nokv: open %s: %w", dir, err)
+	}
+	db = &DB{
+		dir:       dir,
+		opts:      o,
+		lock:      lock,
+		tables:    make(map[uint64]*tableHandle),
+		busy:      make(map[uint64]bool),
+		flushCh:   make(chan struct{}, 1),
+		compactCh: make(chan struct{}, 1),
+	}
+	db.cond = sync.NewCond(&db.mu)
+	db.snaps.init()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("nokv: open %s: internal error: %v", dir, r)
+		}
+		if err != nil {
+			db.closeResources()
+			db = nil
+		}
+	}()
+	if err := db.load(); err != nil {
+		return nil, err
+	}
+	if !o.DisableBackgroundWork {
+		db.bgWG.Add(2)
+		go db.flushLoop()
+		go db.compactLoop()
+		db.maybeScheduleFlush()
+		db.maybeScheduleCompaction()
+	}
+	return db, nil
+}
+
+// load opens the manifest, the tables, the value store and the log, and
+// replays the log into memtables.
+func (db *DB) load() error {
+	o := &db.opts
+	m, err := manifest.Open(o.FS, db.dir, manifest.Options{MaxSize: o.MaxManifestFileSize})
+	if err != nil {
+		return fmt.Errorf("nokv: open %s: %w", db.dir, err)
+	}
+	db.manifest = m
+	vs, err := o.NewValueStore(iface.ValueStoreOptions{FS: o.FS, Dir: filepath.Join(db.dir, "vlog"), Threshold: o.ValueThreshold})
+	if err != nil {
+		return fmt.Errorf("nokv: open value store: %w", err)
+	}
+	db.vs = vs
+	state := m.State()
+	if err := db.checkComponents(state.Components); err != nil {
+		return err
+	}
+	if len(state.Levels) > o.CompactionPolicy.NumLevels() {
+		for l := o.CompactionPolicy.NumLevels(); l < len(state.Levels); l++ {
+			if len(state.Levels[l]) > 0 {
+				return fmt.Errorf("%w: store has tables in L%d but compaction policy %s shapes %d levels",
+					iface.ErrIncompatible, l, o.CompactionPolicy.Name(), o.CompactionPolicy.NumLevels())
+			}
+		}
+	}
+	db.nextFile.Store(max(state.NextFileNum, 1))
+	db.lastVersion.Store(state.LastVersion)
+
+	// Open every table the manifest lists.
+	levels := make([][]*tableHandle, o.CompactionPolicy.NumLevels())
+	for l, metas := range state.Levels {
+		for _, meta := range metas {
+			h, err := db.openTable(meta)
+			if err != nil {
+				return err
+			}
+			h.level = l
+			levels[l] = append(levels[l], h)
+		}
+	}
+	db.current = newVersion(levels)
+	if err := db.removeOrphans(state); err != nil {
+		return err
+	}
+
+	// Replay the log past the checkpoint.
+	log, err := o.NewLog(iface.LogOptions{FS: o.FS, Dir: db.dir, SegmentSize: o.LogSegmentSize})
+	if err != nil {
+		return fmt.Errorf("nokv: open log: %w", err)
+	}
+	db.log = log
+	checkpoint := state.LogCheckpoint
+	db.mem = db.newMemTable(0, checkpoint)
+	var entries []iface.Entry
+	err = log.Replay(checkpoint, func(pos iface.LogPosition, rec []byte) error {
+		version, es, err := decodeBatch(rec, entries)
+		if err != nil {
+			return fmt.Errorf("log segment %d offset %d: %w", pos.Segment, pos.Offset, err)
+		}
+		entries = es
+		need := int64(len(rec)) + int64(len(es))*entryOverhead
+		if db.mem.m.Len() > 0 && db.mem.m.ApproximateSize()+need > o.MemtableSize {
+			db.imm = append(db.imm, db.mem)
+			db.mem = db.newMemTable(need, pos)
+		}
+		if err := db.insert(db.mem, version, es); err != nil {
+			return err
+		}
+		if version > db.lastVersion.Load() {
+			db.lastVersion.Store(version)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("nokv: replay log of %s: %w", db.dir, err)
+	}
+	if checkpoint.Segment > 0 {
+		db.releaseSeg.Store(checkpoint.Segment)
+		if err := log.Release(checkpoint.Segment); err != nil {
+			return fmt.Errorf("nokv: release log segments: %w", err)
+		}
+	}
+	return nil
+}
+
+// checkComponents compares the on-disk components recorded in the manifest
+// with the configured ones, recording them in a new store.
+func (db *DB) checkComponents(recorded map[string]string) error {
+	want := map[string]string{
+		"table":      db.opts.TableFormat.Name(),
+		"valuestore": db.vs.Name(),
+	}
+	if len(recorded) == 0 {
+		return db.manifest.Apply(&manifest.Edit{Components: want})
+	}
+	for k, w := range want {
+		if got, ok := recorded[k]; ok && got != w {
+			return fmt.Errorf("%w: %s was written with %s %q, but this DB is configured with %q",
+				iface.ErrIncompatible, db.dir, k, got, w)
+		}
+	}
+	for k := range recorded {
+		if _, ok := want[k]; !ok {
+			return fmt.Errorf("%w: %s records component %q=%q that this build does not know",
+				iface.ErrIncompatible, db.dir, k, recorded[k])
+		}
+	}
+	return nil
+}
+
+func (db *DB) openTable(meta iface.TableMeta) (*tableHandle, error) {
+	name := tableName(db.dir, meta.ID)
+	f, err := db.opts.FS.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("nokv: open table listed in manifest: %w", err)
+	}
+	size, err := f.Size()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("nokv: stat %s: %w", name, err)
+	}
+	if size != meta.Size {
+		f.Close()
+		return nil, iface.Corruptf(name, -1, "file is %d bytes, manifest records %d", size, meta.Size)
+	}
+	t, err := db.opts.TableFormat.Open(f, name, meta.ID, size)
+	if err != nil {
+		return nil, fmt.Errorf("nokv: open table: %w", err)
+	}
+	h := &tableHandle{db: db, meta: meta, t: t}
+	db.tables[meta.ID] = h
+	return h, nil
+}
+
+// removeOrphans deletes tables no manifest edit records: outputs of a flush
+// or compaction that crashed before its edit.
+func (db *DB) removeOrphans(state *manifest.State) error {
+	names, err := db.opts.FS.List(db.dir)
+	if err != nil {
+		return fmt.Errorf("nokv: list %s: %w", db.dir, err)
+	}
+	live := make(map[uint64]bool)
+	for _, l := range state.Levels {
+		for _, t := range l {
+			live[t.ID] = true
+		}
+	}
+	for _, n := range names {
+		if id, ok := parseTableName(n); ok && !live[id] {
+			if err := db.opts.FS.Remove(filepath.Join(db.dir, n)); err != nil {
+				return fmt.Errorf("nokv: remove orphan table: %w", err)
+			}
+			if id >= db.nextFile.Load() {
+				db.nextFile.Store(id + 1)
+			}
+		}
+	}
+	return nil
+}
+
+func (db *DB) newMemTable(need int64, start iface.LogPosition) *memTable {
+	capacity := db.opts.MemtableSize + need + 1<<20
+	return &memTable{m: db.opts.NewMemtable(iface.MemtableOptions{Capacity: capacity}), logStart: start}
+}
+
+// insert adds a batch's entries to a memtable at version.
+func (db *DB) insert(mt *memTable, version uint64, entries []iface.Entry) error {
+	for i := range entries {
+		e := &entries[i]
+		db.keyBuf = iface.MakeKey(db.keyBuf[:0], e.Key, version)
+		db.valBuf = iface.EncodeValue(db.valBuf[:0], e.Kind, e.ExpiresAt, e.Value)
+		if err := mt.m.Add(db.keyBuf, db.valBuf); err != nil {
+			return fmt.Errorf("nokv: memtable insert: %w", err)
+		}
+	}
+	return nil
+}
+
+// acquire returns the current read state with a reference on its version.
+func (db *DB) acquire() readState {
+	db.mu.RLock()
+	rs := readState{mem: db.mem, imm: db.imm, v: db.current}
+	rs.v.ref()
+	db.mu.RUnlock()
+	return rs
+}
+
+// Close stops background work, syncs the log and the value store, and
+// releases every file. Writes after Close fail with ErrClosed.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	if db.closing {
+		db.mu.Unlock()
+		return iface.ErrClosed
+	}
+	db.closing = true
+	db.cond.Broadcast()
+	db.mu.Unlock()
+	db.wake()
+	db.bgWG.Wait()
+
+	db.writeMu.Lock()
+	var err error
+	db.mu.RLock()
+	bgErr := db.bgErr
+	db.mu.RUnlock()
+	if bgErr == nil {
+		if e := db.vs.Sync(); e != nil {
+			err = e
+		}
+		if e := db.log.Sync(); e != nil && err == nil {
+			err = e
+		}
+	}
+	db.writeMu.Unlock()
+	if e := db.closeResources(); e != nil && err == nil {
+		err = e
+	}
+	return err
+}
+
+// closeResources releases whatever is open; it is also the cleanup of a
+// failed Open.
+func (db *DB) closeResources() error {
+	var err error
+	keep := func(e error) {
+		if e != nil && err == nil {
+			err = e
+		}
+	}
+	if db.log != nil {
+		keep(db.log.Close())
+	}
+	if db.vs != nil {
+		keep(db.vs.Close())
+	}
+	if db.current != nil {
+		db.current.unref()
+		db.current = nil
+	} else {
+		for _, h := range db.tables {
+			_ = h.t.Close()
+		}
+	}
+	if db.manifest != nil {
+		keep(db.manifest.Close())
+	}
+	if db.lock != nil {
+		keep(db.lock.Close())
+	}
+	return err
+}
+
+// Dir returns the store's directory.
+func (db *DB) Dir() string { return db.dir }
+
+// Options returns the options the DB runs with, defaults filled in.
+func (db *DB) Options() Options { return db.opts }
+
+// LastVersion returns the newest committed version.
+func (db *DB) LastVersion() uint64 { return db.lastVersion.Load() }
+
+// setBgErr makes the DB refuse writes from now on; the cause is reported by
+// every later write.
+func (db *DB) setBgErr(err error) {
+	db.mu.Lock()
+	if db.bgErr == nil {
+		db.bgErr = err
+		db.opts.Logger.Error("background error; the store is now read-only", "err", err)
+	}
+	db.cond.Broadcast()
+	db.mu.Unlock()
+}

@@ -1,0 +1,204 @@
+package backend
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nokv/nokv/iface"
+	"github.com/nokv/nokv/manifest"
+)
+
+func (db *DB) maybeScheduleFlush() {
+	if db.opts.DisableBackgroundWork {
+		return
+	}
+	select {
+	case db.flushCh <- struct{}{}:
+	default:
+	}
+}
+
+func (db *DB) flushLoop() {
+	defer db.bgWG.Done()
+	for {
+		db.mu.Lock()
+		for len(db.imm) == 0 && !db.closing && db.bgErr == nil {
+			db.mu.Unlock()
+			<-db.flushCh
+			db.mu.Lock()
+			if db.closing {
+				break
+			}
+		}
+		stop := db.closing || db.bgErr != nil
+		db.mu.Unlock()
+		if stop {
+			return
+		}
+		if err := db.flushOne(); err != nil {
+			if !errors.Is(err, iface.ErrClosed) {
+				db.setBgErr(fmt.Errorf("flush: %w", err))
+			}
+			return
+		}
+		db.maybeScheduleCompaction()
+	}
+}
+
+// wake unblocks the background loops so they notice closing.
+func (db *DB) wake() {
+	db.maybeScheduleFlush()
+	db.maybeScheduleCompaction()
+}
+
+// flushOne writes the oldest immutable memtable to an L0 table, records it
+// with the new log checkpoint in one manifest edit, and drops the memtable.
+func (db *DB) flushOne() error {
+	db.versionMu.Lock()
+	defer db.versionMu.Unlock()
+	db.mu.RLock()
+	if len(db.imm) == 0 {
+		db.mu.RUnlock()
+		return nil
+	}
+	mt := db.imm[0]
+	next := db.mem.logStart
+	if len(db.imm) > 1 {
+		next = db.imm[1].logStart
+	}
+	db.mu.RUnlock()
+
+	start := time.Now()
+	it := mt.m.NewIterator()
+	f := db.newFilter(nil, 0)
+	outs, err := db.writeTables(it, f, false)
+	if cerr := it.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	edit := &manifest.Edit{
+		LogCheckpoint: &next,
+		NextFileNum:   db.nextFile.Load(),
+		LastVersion:   db.lastVersion.Load(),
+	}
+	var bytes int64
+	for _, h := range outs {
+		edit.AddTables = append(edit.AddTables, manifest.TableEntry{Level: 0, Meta: h.meta})
+		bytes += h.meta.Size
+	}
+	if err := db.manifest.Apply(edit); err != nil {
+		db.dropOutputs(outs)
+		return fmt.Errorf("manifest: %w", err)
+	}
+	db.mu.Lock()
+	db.imm = db.imm[1:]
+	db.installLocked(outs, nil)
+	db.cond.Broadcast()
+	db.mu.Unlock()
+	db.releaseSeg.Store(next.Segment)
+	db.vs.AddDiscard(f.discard)
+	db.stats.flushes.Add(1)
+	db.stats.flushBytes.Add(bytes)
+	db.stats.flushNanos.Add(int64(time.Since(start)))
+	return nil
+}
+
+// installLocked makes a new current version: the old one minus removed plus
+// added tables (added at the level in their placement). Called with mu held.
+func (db *DB) installLocked(added []*tableHandle, removed map[uint64]bool) {
+	old := db.current
+	levels := make([][]*tableHandle, len(old.levels))
+	for l, ts := range old.levels {
+		for _, h := range ts {
+			if !removed[h.meta.ID] {
+				levels[l] = append(levels[l], h)
+			}
+		}
+	}
+	for _, h := range added {
+		levels[h.level] = append(levels[h.level], h)
+		db.tables[h.meta.ID] = h
+	}
+	// A table both removed and added moved level: it stays open.
+	moved := make(map[uint64]bool, len(added))
+	for _, h := range added {
+		moved[h.meta.ID] = true
+	}
+	sortLevels(levels)
+	for id := range removed {
+		if h := db.tables[id]; h != nil && !moved[id] {
+			h.obsolete.Store(true)
+			delete(db.tables, id)
+		}
+	}
+	db.current = newVersion(levels)
+	old.unref()
+}
+
+// Flush rotates the active memtable, if it holds anything, and waits until
+// every memtable written before the call is in a table.
+func (db *DB) Flush() error {
+	db.writeMu.Lock()
+	if err := db.writable(); err != nil {
+		db.writeMu.Unlock()
+		return err
+	}
+	db.mu.Lock()
+	if db.mem.m.Len() > 0 {
+		seg, err := db.log.Rotate()
+		if err != nil {
+			db.mu.Unlock()
+			db.writeMu.Unlock()
+			db.setBgErr(fmt.Errorf("log rotate: %w", err))
+			return err
+		}
+		db.imm = append(db.imm, db.mem)
+		db.mem = db.newMemTable(0, iface.LogPosition{Segment: seg})
+	}
+	target := len(db.imm)
+	db.mu.Unlock()
+	db.writeMu.Unlock()
+	if target == 0 {
+		return nil
+	}
+	if db.opts.DisableBackgroundWork {
+		for {
+			db.mu.RLock()
+			n := len(db.imm)
+			db.mu.RUnlock()
+			if n == 0 {
+				return nil
+			}
+			if err := db.flushOne(); err != nil {
+				db.setBgErr(fmt.Errorf("flush: %w", err))
+				return err
+			}
+		}
+	}
+	db.maybeScheduleFlush()
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	// Memtables are flushed oldest first; wait until the ones we saw are gone.
+	waitFor := db.imm[target-1]
+	for {
+		if db.bgErr != nil {
+			return fmt.Errorf("%w: %w", iface.ErrReadOnly, db.bgErr)
+		}
+		if db.closing {
+			return iface.ErrClosed
+		}
+		found := false
+		for _, m := range db.imm {
+			if m == waitFor {
+				found = true
+			}
+		}
+		if !found {
+			return nil
+		}
+		db.cond.Wait()
+	}
+}

@@ -1,0 +1,285 @@
+package backend
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+
+	"github.com/nokv/nokv/iface"
+)
+
+// IterOptions bound an iterator. All fields are optional.
+type IterOptions struct {
+	// LowerBound is the smallest key returned (inclusive).
+	LowerBound []byte
+	// UpperBound is the key iteration stops before (exclusive).
+	UpperBound []byte
+	// Prefix limits the iterator to keys with this prefix (it tightens the
+	// bounds).
+	Prefix []byte
+}
+
+// Iterator walks the user keys visible at one version, in ascending order
+// with Next and descending with Prev; each key appears once, with its newest
+// value at that version, and deleted or expired keys are skipped. It holds
+// the tables it reads from until Close; call Close. Not safe for concurrent
+// use. Key and Value stay valid until the next positioning call.
+type Iterator struct {
+	db      *DB
+	rs      readState
+	it      iface.Iterator
+	version uint64
+	now     uint64
+	lower   []byte
+	upper   []byte
+
+	valid bool
+	dir   int
+	key   []byte
+	kind  iface.Kind
+	value []byte // inline value or encoded pointer
+	vbuf  []byte // resolved pointer value
+	vdone bool
+	err   error
+
+	// reverse-scan scratch
+	bestKey   []byte
+	bestValue []byte
+}
+
+// NewIterator returns an iterator over the newest data.
+func (db *DB) NewIterator(o *IterOptions) (*Iterator, error) {
+	return db.newIterator(o, 0)
+}
+
+func (db *DB) newIterator(o *IterOptions, version uint64) (*Iterator, error) {
+	db.mu.RLock()
+	closing := db.closing
+	db.mu.RUnlock()
+	if closing {
+		return nil, iface.ErrClosed
+	}
+	rs := db.acquire()
+	if version == 0 {
+		version = db.lastVersion.Load()
+	}
+	iters := make([]iface.Iterator, 0, 2+len(rs.imm)+len(rs.v.levels[0])+len(rs.v.levels))
+	iters = append(iters, rs.mem.m.NewIterator())
+	for i := len(rs.imm) - 1; i >= 0; i-- {
+		iters = append(iters, rs.imm[i].m.NewIterator())
+	}
+	for _, h := range rs.v.levels[0] {
+		iters = append(iters, h.t.NewIterator())
+	}
+	for _, l := range rs.v.levels[1:] {
+		if len(l) > 0 {
+			iters = append(iters, newLevelIter(l))
+		}
+	}
+	it := &Iterator{db: db, rs: rs, it: newMergingIter(iters), version: version, now: uint64(time.Now().Unix())}
+	if o != nil {
+		it.lower, it.upper = o.LowerBound, o.UpperBound
+		if len(o.Prefix) > 0 {
+			if it.lower == nil || bytes.Compare(it.lower, o.Prefix) < 0 {
+				it.lower = o.Prefix
+			}
+			if succ := prefixSuccessor(o.Prefix); succ != nil && (it.upper == nil || bytes.Compare(succ, it.upper) < 0) {
+				it.upper = succ
+			}
+		}
+	}
+	return it, nil
+}
+
+// First moves to the first key.
+func (it *Iterator) First() bool {
+	if it.lower != nil {
+		it.it.SeekGE(iface.MakeKey(nil, it.lower, iface.MaxVersion))
+	} else {
+		it.it.First()
+	}
+	return it.findNext()
+}
+
+// Last moves to the last key.
+func (it *Iterator) Last() bool {
+	if it.upper != nil {
+		it.it.SeekLT(iface.MakeKey(nil, it.upper, iface.MaxVersion))
+	} else {
+		it.it.Last()
+	}
+	return it.findPrev()
+}
+
+// Seek moves to the first key at or after key.
+func (it *Iterator) Seek(key []byte) bool {
+	if it.lower != nil && bytes.Compare(key, it.lower) < 0 {
+		key = it.lower
+	}
+	it.it.SeekGE(iface.MakeKey(nil, key, iface.MaxVersion))
+	return it.findNext()
+}
+
+// SeekLT moves to the last key before key.
+func (it *Iterator) SeekLT(key []byte) bool {
+	if it.upper != nil && bytes.Compare(key, it.upper) > 0 {
+		key = it.upper
+	}
+	it.it.SeekLT(iface.MakeKey(nil, key, iface.MaxVersion))
+	return it.findPrev()
+}
+
+// Next moves to the next key.
+func (it *Iterator) Next() bool {
+	if !it.valid {
+		return false
+	}
+	if it.dir < 0 {
+		it.it.SeekGE(iface.MakeKey(nil, it.key, iface.MaxVersion))
+	}
+	// Skip the remaining versions of the current key.
+	for ok := it.it.Valid(); ok && bytes.Equal(iface.UserKey(it.it.Key()), it.key); ok = it.it.Next() {
+	}
+	return it.findNext()
+}
+
+// Prev moves to the previous key.
+func (it *Iterator) Prev() bool {
+	if !it.valid {
+		return false
+	}
+	if it.dir > 0 {
+		it.it.SeekLT(iface.MakeKey(nil, it.key, iface.MaxVersion))
+	}
+	return it.findPrev()
+}
+
+func (it *Iterator) visible(kind iface.Kind, exp uint64) bool {
+	return kind != iface.KindDelete && (exp == 0 || exp > it.now)
+}
+
+// findNext settles forward on the first visible key at or after the
+// internal iterator's position.
+func (it *Iterator) findNext() bool {
+	it.dir, it.valid, it.vdone = 1, false, false
+	for it.it.Valid() {
+		ik := it.it.Key()
+		uk := iface.UserKey(ik)
+		if it.upper != nil && bytes.Compare(uk, it.upper) >= 0 {
+			break
+		}
+		if iface.Version(ik) > it.version {
+			it.it.Next()
+			continue
+		}
+		kind, exp, payload, err := iface.DecodeValue(it.it.Value())
+		if err != nil {
+			it.err = fmt.Errorf("key %q: %w", uk, err)
+			return false
+		}
+		if it.visible(kind, exp) {
+			it.key = append(it.key[:0], uk...)
+			it.kind = kind
+			it.value = payload
+			it.valid = true
+			return true
+		}
+		// Deleted or expired: skip the key's older versions.
+		it.key = append(it.key[:0], uk...)
+		for ok := it.it.Next(); ok && bytes.Equal(iface.UserKey(it.it.Key()), it.key); ok = it.it.Next() {
+		}
+	}
+	it.err = it.it.Err()
+	return false
+}
+
+// findPrev settles backward: it walks the versions of each user key from the
+// oldest up and keeps the newest one at or below the read version.
+func (it *Iterator) findPrev() bool {
+	it.dir, it.valid, it.vdone = -1, false, false
+	for it.it.Valid() {
+		uk := iface.UserKey(it.it.Key())
+		if it.lower != nil && bytes.Compare(uk, it.lower) < 0 {
+			break
+		}
+		it.bestKey = append(it.bestKey[:0], uk...)
+		found := false
+		for ok := true; ok && bytes.Equal(iface.UserKey(it.it.Key()), it.bestKey); ok = it.it.Prev() {
+			if iface.Version(it.it.Key()) <= it.version {
+				it.bestValue = append(it.bestValue[:0], it.it.Value()...)
+				found = true
+			}
+		}
+		if err := it.it.Err(); err != nil {
+			it.err = err
+			return false
+		}
+		if !found {
+			continue
+		}
+		kind, exp, payload, err := iface.DecodeValue(it.bestValue)
+		if err != nil {
+			it.err = fmt.Errorf("key %q: %w", it.bestKey, err)
+			return false
+		}
+		if it.visible(kind, exp) {
+			it.key = append(it.key[:0], it.bestKey...)
+			it.kind = kind
+			it.value = payload
+			it.valid = true
+			return true
+		}
+	}
+	if it.err == nil {
+		it.err = it.it.Err()
+	}
+	return false
+}
+
+// Valid reports whether the iterator is at a key.
+func (it *Iterator) Valid() bool { return it.valid }
+
+// Key returns the current key.
+func (it *Iterator) Key() []byte { return it.key }
+
+// Value returns the current value, reading it from the value store when the
+// tree holds a pointer.
+func (it *Iterator) Value() ([]byte, error) {
+	if it.kind != iface.KindPointer {
+		return it.value, nil
+	}
+	if !it.vdone {
+		v, err := it.db.readPointer(it.value, it.vbuf[:0])
+		if err != nil {
+			return nil, err
+		}
+		it.vbuf, it.vdone = v, true
+	}
+	return it.vbuf, nil
+}
+
+// Err returns the first error the iterator met.
+func (it *Iterator) Err() error { return it.err }
+
+// Close releases the iterator.
+func (it *Iterator) Close() error {
+	if it.it == nil {
+		return it.err
+	}
+	err := it.it.Close()
+	it.it = nil
+	it.rs.v.unref()
+	it.valid = false
+	if it.err != nil {
+		return it.err
+	}
+	return err
+}
+
+func (db *DB) readPointer(enc, dst []byte) ([]byte, error) {
+	p, err := iface.DecodeValuePtr(enc)
+	if err != nil {
+		return nil, err
+	}
+	return db.vs.Read(p, dst)
+}

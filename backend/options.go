@@ -1,0 +1,142 @@
+package backend
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/nokv/nokv/iface"
+	"github.com/nokv/nokv/vfs"
+)
+
+// Options configures a DB. The zero value is usable: EnsureDefaults fills in
+// every unset field with NoKV's defaults. Components are passed as factories
+// and values (the engine never looks names up; the registry package turns
+// names into these fields).
+type Options struct {
+	// FS is the file system; default vfs.Default.
+	FS vfs.FS
+
+	// NewMemtable makes memtables; default the arena skiplist.
+	NewMemtable iface.NewMemtable
+	// MemtableSize is the size at which the active memtable is rotated;
+	// default 64 MiB.
+	MemtableSize int64
+	// MaxImmutableMemtables is how many rotated memtables may wait for flush
+	// before writes stall; default 2.
+	MaxImmutableMemtables int
+
+	// NewLog opens the write-ahead log; default wal.New.
+	NewLog iface.NewLog
+	// LogSegmentSize is the WAL segment size; default 64 MiB.
+	LogSegmentSize int64
+
+	// TableFormat builds and reads tables; default sstable with a block cache
+	// of BlockCacheSize bytes.
+	TableFormat iface.TableFormat
+	// BlockCacheSize is the size of the default table format's block cache;
+	// default 256 MiB. Ignored when TableFormat is set.
+	BlockCacheSize int64
+	// TargetTableSize is the size at which compaction cuts output tables;
+	// default 8 MiB.
+	TargetTableSize int64
+
+	// NewValueStore opens the value store; default the inline store.
+	NewValueStore iface.NewValueStore
+	// ValueThreshold is the value size from which the value store may
+	// separate values; default 1 KiB.
+	ValueThreshold int
+
+	// CompactionPolicy picks compactions; default leveled.
+	CompactionPolicy iface.CompactionPolicy
+	// L0StopWritesThreshold stalls writes while L0 holds this many tables;
+	// default 24.
+	L0StopWritesThreshold int
+
+	// MaxManifestFileSize is the size past which the manifest is rewritten
+	// as one snapshot; default 1 MiB.
+	MaxManifestFileSize int64
+
+	// SyncWrites makes every write durable before it returns, as if each
+	// write asked for Sync; default false.
+	SyncWrites bool
+
+	// DisableBackgroundWork stops automatic flushes and compactions (tests
+	// drive them with Flush and Compact). Rotated memtables still stall
+	// writes when MaxImmutableMemtables is reached, so tests that disable
+	// background work must flush themselves.
+	DisableBackgroundWork bool
+
+	// Logger receives the engine's log lines; default a logger that is
+	// silent below Warn.
+	Logger hclog.Logger
+}
+
+// EnsureDefaults fills unset fields with defaults and returns o.
+func (o *Options) EnsureDefaults() *Options {
+	if o.FS == nil {
+		o.FS = vfs.Default
+	}
+	if o.NewMemtable == nil {
+		o.NewMemtable = defaultMemtable
+	}
+	if o.MemtableSize <= 0 {
+		o.MemtableSize = 64 << 20
+	}
+	if o.MaxImmutableMemtables <= 0 {
+		o.MaxImmutableMemtables = 2
+	}
+	if o.NewLog == nil {
+		o.NewLog = defaultLog
+	}
+	if o.LogSegmentSize <= 0 {
+		o.LogSegmentSize = 64 << 20
+	}
+	if o.BlockCacheSize <= 0 {
+		o.BlockCacheSize = 256 << 20
+	}
+	if o.TableFormat == nil {
+		o.TableFormat = defaultTableFormat(o.BlockCacheSize)
+	}
+	if o.TargetTableSize <= 0 {
+		o.TargetTableSize = 8 << 20
+	}
+	if o.NewValueStore == nil {
+		o.NewValueStore = defaultValueStore
+	}
+	if o.ValueThreshold <= 0 {
+		o.ValueThreshold = 1 << 10
+	}
+	if o.CompactionPolicy == nil {
+		o.CompactionPolicy = defaultPolicy()
+	}
+	if o.L0StopWritesThreshold <= 0 {
+		o.L0StopWritesThreshold = 24
+	}
+	if o.Logger == nil {
+		o.Logger = hclog.New(&hclog.LoggerOptions{Name: "nokv", Level: hclog.Warn})
+	}
+	return o
+}
+
+// Validate reports options that cannot work together.
+func (o *Options) Validate() error {
+	if o.MemtableSize < 64<<10 {
+		return fmt.Errorf("%w: MemtableSize %d is below 64 KiB", iface.ErrInvalidArgument, o.MemtableSize)
+	}
+	if o.TargetTableSize < 4<<10 {
+		return fmt.Errorf("%w: TargetTableSize %d is below 4 KiB", iface.ErrInvalidArgument, o.TargetTableSize)
+	}
+	if o.CompactionPolicy.NumLevels() < 2 || o.CompactionPolicy.NumLevels() > 16 {
+		return fmt.Errorf("%w: compaction policy %s shapes %d levels; 2 to 16 are supported",
+			iface.ErrInvalidArgument, o.CompactionPolicy.Name(), o.CompactionPolicy.NumLevels())
+	}
+	return nil
+}
+
+// WriteOptions control one write.
+type WriteOptions struct {
+	// Sync makes the write durable (fsync of the value store and the log)
+	// before it returns.
+	Sync bool
+}

@@ -1,0 +1,74 @@
+package backend
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+
+	"github.com/nokv/nokv/iface"
+)
+
+// Get returns a copy of the newest value of key, or an error wrapping
+// iface.ErrNotFound.
+func (db *DB) Get(key []byte) ([]byte, error) {
+	return db.getAt(key, 0)
+}
+
+func (db *DB) getAt(key []byte, version uint64) ([]byte, error) {
+	rs := db.acquire()
+	defer rs.v.unref()
+	if version == 0 {
+		version = db.lastVersion.Load()
+	}
+	db.stats.gets.Add(1)
+	ik := iface.MakeKey(make([]byte, 0, len(key)+iface.TrailerLen), key, version)
+	if _, v, ok := rs.mem.m.Get(ik); ok {
+		return db.resolve(key, v)
+	}
+	for i := len(rs.imm) - 1; i >= 0; i-- {
+		if _, v, ok := rs.imm[i].m.Get(ik); ok {
+			return db.resolve(key, v)
+		}
+	}
+	for _, h := range rs.v.levels[0] {
+		if bytes.Compare(key, iface.UserKey(h.meta.Smallest)) < 0 || bytes.Compare(key, iface.UserKey(h.meta.Largest)) > 0 {
+			continue
+		}
+		_, v, ok, err := h.t.Get(ik)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return db.resolve(key, v)
+		}
+	}
+	for _, l := range rs.v.levels[1:] {
+		h := levelFind(l, ik)
+		if h == nil {
+			continue
+		}
+		_, v, ok, err := h.t.Get(ik)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return db.resolve(key, v)
+		}
+	}
+	return nil, fmt.Errorf("%q: %w", key, iface.ErrNotFound)
+}
+
+// resolve turns a stored value into the user's value.
+func (db *DB) resolve(key, stored []byte) ([]byte, error) {
+	kind, exp, payload, err := iface.DecodeValue(stored)
+	if err != nil {
+		return nil, fmt.Errorf("key %q: %w", key, err)
+	}
+	if kind == iface.KindDelete || (exp != 0 && exp <= uint64(time.Now().Unix())) {
+		return nil, fmt.Errorf("%q: %w", key, iface.ErrNotFound)
+	}
+	if kind == iface.KindPointer {
+		return db.readPointer(payload, nil)
+	}
+	return append([]byte(nil), payload...), nil
+}

@@ -1,0 +1,78 @@
+package backend
+
+import (
+	"sort"
+	"sync"
+
+	"github.com/nokv/nokv/iface"
+)
+
+// Snapshot is a consistent, read-only view of the store at one version.
+// Compactions keep every version a live snapshot can see. Release it when
+// done.
+type Snapshot struct {
+	db      *DB
+	version uint64
+	once    sync.Once
+}
+
+// NewSnapshot returns a snapshot at the newest committed version.
+func (db *DB) NewSnapshot() *Snapshot {
+	s := &Snapshot{db: db}
+	db.snaps.mu.Lock()
+	s.version = db.lastVersion.Load()
+	db.snaps.live[s.version]++
+	db.snaps.mu.Unlock()
+	return s
+}
+
+// Version returns the version the snapshot reads at.
+func (s *Snapshot) Version() uint64 { return s.version }
+
+// Get reads key as of the snapshot.
+func (s *Snapshot) Get(key []byte) ([]byte, error) { return s.db.getAt(key, s.version) }
+
+// NewIterator iterates over the snapshot.
+func (s *Snapshot) NewIterator(o *IterOptions) (*Iterator, error) {
+	return s.db.newIterator(o, s.version)
+}
+
+// Release lets compaction drop the versions only this snapshot could see.
+// Iterators made from the snapshot stay usable.
+func (s *Snapshot) Release() {
+	s.once.Do(func() {
+		s.db.snaps.mu.Lock()
+		if s.db.snaps.live[s.version]--; s.db.snaps.live[s.version] <= 0 {
+			delete(s.db.snaps.live, s.version)
+		}
+		s.db.snaps.mu.Unlock()
+	})
+}
+
+// GetAt reads key as of version (which should be protected by a snapshot,
+// or compaction may have dropped what it would see).
+func (db *DB) GetAt(key []byte, version uint64) ([]byte, error) {
+	if version == 0 {
+		version = iface.MaxVersion
+	}
+	return db.getAt(key, version)
+}
+
+type snapshotList struct {
+	mu   sync.Mutex
+	live map[uint64]int
+}
+
+func (l *snapshotList) init() { l.live = make(map[uint64]int) }
+
+// versions returns the live snapshot versions, ascending.
+func (l *snapshotList) versions() []uint64 {
+	l.mu.Lock()
+	out := make([]uint64, 0, len(l.live))
+	for v := range l.live {
+		out = append(out, v)
+	}
+	l.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}

@@ -1,0 +1,94 @@
+package backend
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+type stats struct {
+	writes, batches, gets         atomic.Int64
+	walBytes, walSyncs            atomic.Int64
+	flushes, flushBytes           atomic.Int64
+	flushNanos                    atomic.Int64
+	compactions, moves            atomic.Int64
+	compactBytesIn                atomic.Int64
+	compactBytesOut, compactNanos atomic.Int64
+	stalls, stallNanos            atomic.Int64
+}
+
+// LevelStats describes one level of the tree.
+type LevelStats struct {
+	Level  int
+	Tables int
+	Bytes  int64
+}
+
+// Stats is a point-in-time summary of the engine.
+type Stats struct {
+	LastVersion        uint64
+	Writes             int64 // entries written
+	Batches            int64 // batches committed
+	Gets               int64
+	WALBytes           int64
+	WALSyncs           int64
+	Memtables          int   // active plus immutable
+	MemtableBytes      int64 // approximate
+	Flushes            int64
+	FlushBytes         int64
+	FlushTime          time.Duration
+	Compactions        int64
+	TrivialMoves       int64
+	CompactionBytesIn  int64
+	CompactionBytesOut int64
+	CompactionTime     time.Duration
+	WriteStalls        int64
+	WriteStallTime     time.Duration
+	Levels             []LevelStats
+	Snapshots          int
+	BackgroundError    string
+}
+
+// Stats returns current statistics.
+func (db *DB) Stats() Stats {
+	s := Stats{
+		LastVersion:        db.lastVersion.Load(),
+		Writes:             db.stats.writes.Load(),
+		Batches:            db.stats.batches.Load(),
+		Gets:               db.stats.gets.Load(),
+		WALBytes:           db.stats.walBytes.Load(),
+		WALSyncs:           db.stats.walSyncs.Load(),
+		Flushes:            db.stats.flushes.Load(),
+		FlushBytes:         db.stats.flushBytes.Load(),
+		FlushTime:          time.Duration(db.stats.flushNanos.Load()),
+		Compactions:        db.stats.compactions.Load(),
+		TrivialMoves:       db.stats.moves.Load(),
+		CompactionBytesIn:  db.stats.compactBytesIn.Load(),
+		CompactionBytesOut: db.stats.compactBytesOut.Load(),
+		CompactionTime:     time.Duration(db.stats.compactNanos.Load()),
+		WriteStalls:        db.stats.stalls.Load(),
+		WriteStallTime:     time.Duration(db.stats.stallNanos.Load()),
+	}
+	db.mu.RLock()
+	s.Memtables = 1 + len(db.imm)
+	s.MemtableBytes = db.mem.m.ApproximateSize()
+	for _, m := range db.imm {
+		s.MemtableBytes += m.m.ApproximateSize()
+	}
+	if db.current != nil {
+		for l, ts := range db.current.levels {
+			ls := LevelStats{Level: l, Tables: len(ts)}
+			for _, h := range ts {
+				ls.Bytes += h.meta.Size
+			}
+			s.Levels = append(s.Levels, ls)
+		}
+	}
+	if db.bgErr != nil {
+		s.BackgroundError = db.bgErr.Error()
+	}
+	db.mu.RUnlock()
+	db.snaps.mu.Lock()
+	s.Snapshots = len(db.snaps.live)
+	db.snaps.mu.Unlock()
+	return s
+}
