@@ -1,7 +1,6 @@
 package backend
 
 import (
-	"errors"
 	"fmt"
 	"path/filepath"
 
@@ -37,12 +36,13 @@ func Check(dir string, opts *Options) []error {
 	if err := wal.Verify(fs, dir); err != nil {
 		problems = append(problems, err)
 	}
-	m, err := manifest.Open(readOnlyFS{fs}, dir, manifest.Options{})
+	state, err := manifest.Load(fs, dir)
 	if err != nil {
-		return append(problems, fmt.Errorf("open manifest: %w", err))
+		if len(problems) > 0 {
+			return problems // Verify already reported it
+		}
+		return append(problems, fmt.Errorf("load manifest: %w", err))
 	}
-	state := m.State()
-	_ = m.Close()
 	listed := map[uint64]bool{}
 	for l, ts := range state.Levels {
 		for i, meta := range ts {
@@ -102,17 +102,3 @@ func checkTable(fs vfs.FS, format iface.TableFormat, dir string, meta iface.Tabl
 	}
 	return nil
 }
-
-// readOnlyFS refuses every change, so Check can open the manifest without
-// repairing (truncating) anything.
-type readOnlyFS struct{ vfs.FS }
-
-var errReadOnlyFS = errors.New("check opens the store read-only")
-
-func (r readOnlyFS) Create(string) (vfs.File, error)     { return nil, errReadOnlyFS }
-func (r readOnlyFS) OpenAppend(string) (vfs.File, error) { return nil, errReadOnlyFS }
-func (r readOnlyFS) Remove(string) error                 { return errReadOnlyFS }
-func (r readOnlyFS) Rename(string, string) error         { return errReadOnlyFS }
-func (r readOnlyFS) MkdirAll(string) error               { return errReadOnlyFS }
-func (r readOnlyFS) SyncDir(string) error                { return nil }
-

@@ -150,7 +150,14 @@ func (db *DB) writeTables(it iface.Iterator, f *filter, cut bool) (outs []*table
 }
 
 // dropOutputs closes and deletes tables that never made it into a version.
-func (db *DB) dropOutputs(outs []*tableHandle) {
+// After a failed manifest edit use forgetOutputs instead: the edit may have
+// reached the disk, so the files must stay until a restart settles it (Open
+// removes tables the manifest does not list).
+func (db *DB) dropOutputs(outs []*tableHandle) { db.closeOutputs(outs, true) }
+
+func (db *DB) forgetOutputs(outs []*tableHandle) { db.closeOutputs(outs, false) }
+
+func (db *DB) closeOutputs(outs []*tableHandle, remove bool) {
 	db.mu.Lock()
 	for _, h := range outs {
 		delete(db.tables, h.meta.ID)
@@ -158,7 +165,9 @@ func (db *DB) dropOutputs(outs []*tableHandle) {
 	db.mu.Unlock()
 	for _, h := range outs {
 		_ = h.t.Close()
-		_ = db.opts.FS.Remove(tableName(db.dir, h.meta.ID))
+		if remove {
+			_ = db.opts.FS.Remove(tableName(db.dir, h.meta.ID))
+		}
 	}
 }
 
@@ -356,7 +365,7 @@ func (db *DB) runCompaction(v *version, plan *iface.CompactionPlan, inputs [][]*
 		outBytes += h.meta.Size
 	}
 	if err := db.manifest.Apply(edit); err != nil {
-		db.dropOutputs(outs)
+		db.forgetOutputs(outs)
 		return fmt.Errorf("manifest: %w", err)
 	}
 	db.mu.Lock()

@@ -1,11 +1,12 @@
 package backend_test
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
 	"sort"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/nokv/nokv/backend"
@@ -60,7 +61,7 @@ func runCrashWorkload(db *backend.DB, rng *rand.Rand, batches int) (acked []cras
 			return acked, &cb
 		}
 		acked = append(acked, cb)
-		switch rng.IntN(60) {
+		switch rng.IntN(40) {
 		case 0:
 			if err := db.Flush(); err != nil {
 				return acked, nil
@@ -159,24 +160,78 @@ func TestCrashAtRandomInstants(t *testing.T) {
 			iters = 40
 		}
 	}
+	hits := map[string]int{}
 	for iter := 0; iter < iters; iter++ {
 		seed := uint64(iter) + 1
+		// A dry run counts the workload's mutating file operations and notes
+		// which of them touch tables and the manifest, so the crash point
+		// can be drawn from the whole run, and half the time from the rarer
+		// flush, compaction and manifest operations.
+		var all int64
+		var rareOps, metaOps []int64
+		dry := vfs.NewMem()
+		dobs := vfs.NewErrorFS(dry, vfs.InjectorFunc(func(op vfs.Op, name string) error {
+			if isMutating(op) {
+				all++
+				if !strings.HasSuffix(name, ".wal") {
+					rareOps = append(rareOps, all)
+				}
+				if strings.Contains(name, "MANIFEST") || strings.Contains(name, "CURRENT") {
+					metaOps = append(metaOps, all)
+				}
+			}
+			return nil
+		}))
+		if db, err := backend.Open("/db", crashOptions(dobs)); err == nil {
+			runCrashWorkload(db, rand.New(rand.NewPCG(seed, 99)), crashBatches)
+			db.Close()
+		}
 		rng := rand.New(rand.NewPCG(seed, 99))
+		pick := rand.New(rand.NewPCG(seed, 42))
+		crashAt := 1 + pick.Int64N(max(all, 1))
+		switch pick.IntN(3) {
+		case 1:
+			if len(rareOps) > 0 {
+				crashAt = rareOps[pick.IntN(len(rareOps))]
+			}
+		case 2:
+			if len(metaOps) > 0 {
+				crashAt = metaOps[pick.IntN(len(metaOps))]
+			}
+		}
+
 		fs := vfs.NewMem()
 		if iter%3 == 1 {
 			fs.SetTornWrites(rand.New(rand.NewPCG(seed, 5)))
 		}
-		o := crashOptions(fs)
+		// An observer records the file of every mutating operation, so the
+		// test can tell where the crash hit.
+		var mu sync.Mutex
+		var last string
+		obs := vfs.NewErrorFS(fs, vfs.InjectorFunc(func(op vfs.Op, name string) error {
+			if isMutating(op) && !fs.Crashed() {
+				mu.Lock()
+				last = op.String() + " " + name
+				mu.Unlock()
+			}
+			return nil
+		}))
+		o := crashOptions(obs)
 		db, err := backend.Open("/db", o)
 		if err != nil {
 			t.Fatalf("seed %d: open: %v", seed, err)
 		}
-		fs.CrashAfter(1 + rng.Int64N(2500))
-		acked, inflight := runCrashWorkload(db, rng, 400)
+		fs.CrashAfter(crashAt - fs.MutatingOps())
+		acked, inflight := runCrashWorkload(db, rng, crashBatches)
 		_ = db.Close()
 		rfs := fs.Recovered()
 		if rfs == nil {
 			rfs = fs.Crash()
+			hits["after the workload"]++
+		} else {
+			mu.Lock()
+			hits[crashSite(last)]++
+			mu.Unlock()
 		}
 		ctx := fmt.Sprintf("seed %d", seed)
 		ro := crashOptions(rfs)
@@ -192,14 +247,45 @@ func TestCrashAtRandomInstants(t *testing.T) {
 			t.Fatalf("%s: check after recovery: %v", ctx, p)
 		}
 	}
+	t.Logf("crash sites over %d iterations: %v", iters, hits)
+	if !testing.Short() && iters >= 200 {
+		for _, site := range []string{"log", "table (flush or compaction)", "manifest", "CURRENT (manifest rewrite)"} {
+			if hits[site] == 0 {
+				t.Errorf("no crash hit the %s; widen the workload", site)
+			}
+		}
+	}
+}
+
+const crashBatches = 500
+
+func isMutating(op vfs.Op) bool {
+	switch op {
+	case vfs.OpWrite, vfs.OpSync, vfs.OpCreate, vfs.OpOpenAppend, vfs.OpRename, vfs.OpRemove, vfs.OpSyncDir, vfs.OpTruncate, vfs.OpMkdirAll:
+		return true
+	}
+	return false
+}
+
+// crashSite classifies the last file operation before a crash.
+func crashSite(op string) string {
+	switch {
+	case strings.Contains(op, ".wal"):
+		return "log"
+	case strings.Contains(op, ".sst"):
+		return "table (flush or compaction)"
+	case strings.Contains(op, "CURRENT"):
+		return "CURRENT (manifest rewrite)"
+	case strings.Contains(op, "MANIFEST"):
+		return "manifest"
+	}
+	return "other: " + op
 }
 
 func crashOptions(fs vfs.FS) *backend.Options {
 	o := smallOptions(fs)
 	o.MemtableSize = 64 << 10
 	o.LogSegmentSize = 16 << 10
-	o.MaxManifestFileSize = 4 << 10
+	o.MaxManifestFileSize = 1 << 10
 	return o
 }
-
-var _ = errors.Is

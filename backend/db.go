@@ -140,12 +140,13 @@ func Open(dir string, opts *Options) (db *DB, err error) {
 	}
 	db.cond = sync.NewCond(&db.mu)
 	db.snaps.init()
+	d := db
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("nokv: open %s: internal error: %v", dir, r)
 		}
 		if err != nil {
-			db.closeResources()
+			d.closeResources()
 			db = nil
 		}
 	}()

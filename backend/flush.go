@@ -90,7 +90,7 @@ func (db *DB) flushOne() error {
 		bytes += h.meta.Size
 	}
 	if err := db.manifest.Apply(edit); err != nil {
-		db.dropOutputs(outs)
+		db.forgetOutputs(outs)
 		return fmt.Errorf("manifest: %w", err)
 	}
 	db.mu.Lock()
@@ -158,10 +158,13 @@ func (db *DB) Flush() error {
 		db.imm = append(db.imm, db.mem)
 		db.mem = db.newMemTable(0, iface.LogPosition{Segment: seg})
 	}
-	target := len(db.imm)
+	var waitFor *memTable
+	if len(db.imm) > 0 {
+		waitFor = db.imm[len(db.imm)-1]
+	}
 	db.mu.Unlock()
 	db.writeMu.Unlock()
-	if target == 0 {
+	if waitFor == nil {
 		return nil
 	}
 	if db.opts.DisableBackgroundWork {
@@ -181,8 +184,7 @@ func (db *DB) Flush() error {
 	db.maybeScheduleFlush()
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	// Memtables are flushed oldest first; wait until the ones we saw are gone.
-	waitFor := db.imm[target-1]
+	// Memtables are flushed oldest first; wait until the newest we saw is gone.
 	for {
 		if db.bgErr != nil {
 			return fmt.Errorf("%w: %w", iface.ErrReadOnly, db.bgErr)

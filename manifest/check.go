@@ -38,6 +38,19 @@ func load(fs vfs.FS, dir string) (string, int64, *replayed, error) {
 	return path, size, r, nil
 }
 
+// Load returns the state the manifest of the store in dir holds, as Open
+// would, without changing any file: a torn tail is skipped (Open would
+// truncate it), stale files stay, and nothing is created. Damage is an error
+// naming the file and offset. It suits tools that inspect a store and must
+// not repair it.
+func Load(fs vfs.FS, dir string) (*State, error) {
+	_, _, r, err := load(fs, dir)
+	if err != nil {
+		return nil, err
+	}
+	return r.state, nil
+}
+
 // Verify checks the manifest of the store in dir without changing anything:
 // CURRENT must name an existing manifest whose every record is intact and
 // whose edits apply in order. Any damage, including a torn tail (which Open

@@ -13,7 +13,8 @@
 //	CURRENT.tmp       transient, only while CURRENT is being replaced
 //
 // A manifest file is a sequence of records (see internal/record for the
-// framing: length, payload, crc32c). Every payload is one encoded Edit. The
+// framing: a length with its own checksum, the payload, a checksum of both),
+// as the write-ahead log uses. Every payload is one encoded Edit. The
 // first record is a snapshot: one edit that recreates the whole state from
 // nothing. Each Apply appends one record and syncs it before returning:
 //

@@ -10,14 +10,14 @@ import (
 
 // TableEntry is a table added to a level.
 type TableEntry struct {
-	Level int
-	Meta  iface.TableMeta
+	Level int             // level the table joins, 0 to MaxLevels-1
+	Meta  iface.TableMeta // the table's metadata
 }
 
 // TableRef names a table removed from a level.
 type TableRef struct {
-	Level int
-	ID    uint64
+	Level int    // level the table is in
+	ID    uint64 // the table's file number
 }
 
 // Edit is one atomic change to the store's metadata. The zero Edit changes

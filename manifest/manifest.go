@@ -67,7 +67,7 @@ type Manifest struct {
 	rewriteAt int64    // rewrite once size exceeds this
 	payload   []byte   // reused encoding buffers
 	rec       []byte
-	err       error    // sticky: set after a failed write, sync or rewrite
+	err       error // sticky: set after a failed write, sync or rewrite
 	closed    bool
 
 	// mu guards state. A published state is never modified.

@@ -1,7 +1,6 @@
 package manifest
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -32,17 +31,8 @@ func replay(f vfs.File, name string, size int64) (*replayed, error) {
 			break
 		}
 		if te := (*record.TornError)(nil); errors.As(err, &te) {
-			// A record that merely looks torn may be a damaged length or
-			// checksum in the middle of the file: a complete, valid record
-			// after it proves that, and nothing then may be dropped.
-			next, found, serr := findRecord(f, name, size, off)
-			if serr != nil {
-				return nil, serr
-			}
-			if found {
-				return nil, iface.Corruptf(name, off,
-					"damaged record (%s), yet a valid record follows at offset %d", te.Reason, next)
-			}
+			// Only the end of the file can look torn: the record layer
+			// checksums every length, so damage mid-file is corruption.
 			r.torn = te
 			break
 		}
@@ -64,50 +54,4 @@ func replay(f vfs.File, name string, size int64) (*replayed, error) {
 		r.good = rd.Offset()
 	}
 	return r, nil
-}
-
-// findRecord looks for a complete record with a valid checksum starting
-// after offset from, and returns its offset. Every candidate's payload is
-// first checked to look like an edit (known field tags, lengths in bounds),
-// which keeps the scan linear in practice. A genuine torn tail is a prefix
-// of one edit, which does not contain such a record.
-func findRecord(f vfs.File, name string, size, from int64) (int64, bool, error) {
-	buf := make([]byte, size-from)
-	if _, err := f.ReadAt(buf, from); err != nil && !(errors.Is(err, io.EOF)) {
-		return 0, false, fmt.Errorf("read %s at %d: %w", name, from, err)
-	}
-	const frame = record.HeaderLen + record.TrailerLen
-	for i := 1; i+frame <= len(buf); i++ {
-		n := int(binary.LittleEndian.Uint32(buf[i:]))
-		if n > len(buf)-i-frame {
-			continue
-		}
-		payload := buf[i+record.HeaderLen : i+record.HeaderLen+n]
-		if !looksLikeEdit(payload) {
-			continue
-		}
-		want := binary.LittleEndian.Uint32(buf[i+record.HeaderLen+n:])
-		if record.Checksum(buf[i:i+record.HeaderLen+n]) == want {
-			return from + int64(i), true, nil
-		}
-	}
-	return 0, false, nil
-}
-
-// looksLikeEdit walks the field headers of b: every tag must be one this
-// build knows and every field must fit.
-func looksLikeEdit(b []byte) bool {
-	for len(b) > 0 {
-		tag, n := binary.Uvarint(b)
-		if n <= 0 || tag == 0 || tag > tagLast {
-			return false
-		}
-		b = b[n:]
-		l, n := binary.Uvarint(b)
-		if n <= 0 || l > uint64(len(b)-n) {
-			return false
-		}
-		b = b[n+int(l):]
-	}
-	return true
 }

@@ -50,8 +50,8 @@ func (i *blockIter) init(data []byte, file string, blockOff int64) {
 	i.data = data
 	i.numRestarts = n
 	i.restarts = len(data) - 4 - 4*n
-	i.offset, i.next = -1, 0
-	i.key, i.val, i.valid, i.keyInBuf = nil, nil, false, false
+	i.beforeStart()
+	i.val = nil
 	i.revCache, i.revKeys, i.revIdx = i.revCache[:0], i.revKeys[:0], -1
 	i.err, i.file, i.blockOff = nil, file, blockOff
 }
@@ -62,11 +62,21 @@ func (i *blockIter) release() {
 	i.valid = false
 }
 
+// corrupt records damage; the iterator stays invalid until re-initialised.
 func (i *blockIter) corrupt(reason string) bool {
 	if i.err == nil {
 		i.err = iface.Corruptf(i.file, i.blockOff, "%s", reason)
 	}
 	i.valid = false
+	i.next = i.restarts // so Next stops at once
+	return false
+}
+
+// beforeStart parks the iterator before the first entry.
+func (i *blockIter) beforeStart() bool {
+	i.valid = false
+	i.offset, i.next = -1, 0
+	i.key, i.keyInBuf = nil, false
 	return false
 }
 
@@ -78,21 +88,33 @@ func (i *blockIter) restartOffset(r int) int {
 // entry fits in the entry area. p is the offset of the key delta.
 func (i *blockIter) decodeHeader(o int) (shared, unshared, vlen, p int, ok bool) {
 	d := i.data[:i.restarts]
-	if o+3 <= len(d) && d[o]|d[o+1]|d[o+2] < 0x80 {
-		shared, unshared, vlen, p = int(d[o]), int(d[o+1]), int(d[o+2]), o+3
-	} else {
-		var v [3]uint64
-		p = o
-		for j := range v {
-			x, n := binary.Uvarint(d[p:])
-			if n <= 0 || x > uint64(len(d)) {
+	if o >= 0 && o+3 <= len(d) {
+		if h := d[o : o+3 : o+3]; h[0]|h[1]|h[2] < 0x80 {
+			shared, unshared, vlen, p = int(h[0]), int(h[1]), int(h[2]), o+3
+			if unshared+vlen > len(d)-p {
 				return 0, 0, 0, 0, false
 			}
-			v[j] = x
-			p += n
+			return shared, unshared, vlen, p, true
 		}
-		shared, unshared, vlen = int(v[0]), int(v[1]), int(v[2])
 	}
+	return decodeHeaderSlow(d, o)
+}
+
+func decodeHeaderSlow(d []byte, o int) (shared, unshared, vlen, p int, ok bool) {
+	if o < 0 || o > len(d) {
+		return 0, 0, 0, 0, false
+	}
+	var v [3]uint64
+	p = o
+	for j := range v {
+		x, n := binary.Uvarint(d[p:])
+		if n <= 0 || x > uint64(len(d)) {
+			return 0, 0, 0, 0, false
+		}
+		v[j] = x
+		p += n
+	}
+	shared, unshared, vlen = int(v[0]), int(v[1]), int(v[2])
 	if unshared > len(d)-p || vlen > len(d)-p-unshared {
 		return 0, 0, 0, 0, false
 	}
@@ -100,20 +122,19 @@ func (i *blockIter) decodeHeader(o int) (shared, unshared, vlen, p int, ok bool)
 }
 
 // decodeAt makes the entry at o current; the current key must be the key of
-// the entry before o (or anything, if o is a restart point).
+// the entry before o (or nil, if o is a restart point).
 func (i *blockIter) decodeAt(o int) bool {
 	shared, unshared, vlen, p, ok := i.decodeHeader(o)
 	if !ok {
 		return i.corrupt("malformed block entry")
-	}
-	if shared > len(i.key) {
-		return i.corrupt("block entry shares more than the previous key")
 	}
 	d := i.data
 	switch {
 	case shared == 0:
 		i.key = d[p : p+unshared : p+unshared]
 		i.keyInBuf = false
+	case shared > len(i.key):
+		return i.corrupt("block entry shares more than the previous key")
 	case i.keyInBuf:
 		i.keyBuf = append(i.keyBuf[:shared], d[p:p+unshared]...)
 		i.key = i.keyBuf
@@ -176,15 +197,9 @@ func (i *blockIter) Last() bool {
 	return i.fillRev(i.restartOffset(i.numRestarts-1), i.restarts, nil)
 }
 
-// Next moves to the following entry; past the last one it is invalid with
-// offset at the end of the entries.
+// Next moves to the following entry (the first one from before the start);
+// past the last one it is invalid with offset at the end of the entries.
 func (i *blockIter) Next() bool {
-	if i.err != nil {
-		return false
-	}
-	if i.offset < 0 {
-		return i.First()
-	}
 	if i.next >= i.restarts {
 		i.valid = false
 		i.offset = i.restarts
@@ -206,9 +221,7 @@ func (i *blockIter) Prev() bool {
 		return true
 	}
 	if o <= 0 {
-		i.valid = false
-		i.offset = -1
-		return false
+		return i.beforeStart()
 	}
 	// The last restart point before o starts the interval holding o's predecessor.
 	lo, hi := 0, i.numRestarts
@@ -266,9 +279,7 @@ func (i *blockIter) SeekLT(key []byte) bool {
 		return false
 	}
 	if r == 0 {
-		i.valid = false
-		i.offset = -1
-		return false
+		return i.beforeStart()
 	}
 	end := i.restarts
 	if r < i.numRestarts {

@@ -36,6 +36,8 @@ type Builder struct {
 	hashes    []uint64
 	props     iface.TableProps
 	numBlocks uint64
+	rawData   uint64 // uncompressed bytes of the data blocks written
+	dataOut   uint64 // their bytes on disk
 
 	scratch []byte // index keys and values, meta blocks
 	compBuf []byte
@@ -111,7 +113,10 @@ func (b *Builder) flushData() error {
 	if b.data.entries == 0 {
 		return nil
 	}
-	h, err := b.writeBlock(b.data.finish(), b.opts.Compression == SnappyCompression)
+	contents := b.data.finish()
+	h, err := b.writeBlock(contents, b.opts.Compression == SnappyCompression)
+	b.rawData += uint64(len(contents))
+	b.dataOut += h.length + trailerLen
 	b.data.reset()
 	if err != nil {
 		return err
@@ -166,9 +171,14 @@ func (b *Builder) fail(err error) error {
 	return b.err
 }
 
-// EstimatedSize reports the bytes the table would have if finished now.
+// EstimatedSize reports the bytes the table would have if finished now. The
+// current block is counted at the compression ratio seen so far.
 func (b *Builder) EstimatedSize() int64 {
-	size := b.offset + uint64(b.data.size()) + uint64(b.index.size()) + footerLen
+	cur := uint64(b.data.size())
+	if b.rawData > 0 {
+		cur = cur * b.dataOut / b.rawData
+	}
+	size := b.offset + cur + uint64(b.index.size()) + footerLen
 	if b.opts.BloomBitsPerKey > 0 {
 		size += uint64(len(b.hashes)*b.opts.BloomBitsPerKey/8) + trailerLen
 	}

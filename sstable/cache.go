@@ -86,7 +86,7 @@ func (c *Cache) set(fileNum, offset uint64, data []byte) {
 
 // wait blocks until pending insertions are applied (for tests).
 func (c *Cache) wait() {
-	if c.rc != nil {
+	if c != nil && c.rc != nil {
 		c.rc.Wait()
 	}
 }

@@ -52,10 +52,11 @@
 // # Filter block
 //
 // A bloom filter over the distinct user keys (iface.UserKey) of the whole
-// table: the bit array followed by one byte holding the number of probes k.
-// A key is hashed once with xxhash64 (no seed, so stable across processes) and
-// probed by double hashing: bit_j = (h + j*delta) mod nbits, where delta is h
-// rotated by 17 bits.
+// table, blocked by cache line: 64-byte lines, then one byte holding the
+// number of probes k. A key is hashed once with xxhash64 (no seed, so stable
+// across processes): the high 32 bits pick the line (scaled to the number of
+// lines), and the low 32 bits, multiplied by 0x9e3779b9 between probes, give
+// k bit positions in it (their top 9 bits each). A lookup touches one line.
 //
 // # Properties block
 //

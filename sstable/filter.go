@@ -1,9 +1,16 @@
 package sstable
 
 import (
-	"math/bits"
-
 	"github.com/cespare/xxhash/v2"
+)
+
+// The filter is a cache-line-blocked bloom filter: a key's probes all fall
+// in one 64-byte line, so a lookup costs one cache miss however large the
+// filter, for a slightly higher false-positive rate than a plain bloom filter
+// (about 1% at 10 bits per key).
+const (
+	bloomLineBytes = 64
+	bloomLineBits  = bloomLineBytes * 8 // 512: a probe takes 9 bits of hash
 )
 
 // bloomHash is the filter's one hash of a user key. xxhash64 has no seed, so
@@ -17,22 +24,24 @@ func bloomProbes(bitsPerKey int) int {
 	return max(1, min(k, 30))
 }
 
+// bloomLine picks the line of a hash: the high 32 bits scaled to [0, lines).
+func bloomLine(h uint64, lines uint64) uint64 { return (h >> 32) * lines >> 32 }
+
 // buildBloom appends to dst the filter block for the given key hashes: the
-// bit array followed by the probe count.
+// lines followed by the probe count.
 func buildBloom(dst []byte, hashes []uint64, bitsPerKey int) []byte {
-	nbits := max(len(hashes)*bitsPerKey, 64)
-	nbytes := (nbits + 7) / 8
-	nbits = nbytes * 8
+	lines := uint64(max((len(hashes)*bitsPerKey+bloomLineBits-1)/bloomLineBits, 1))
 	k := bloomProbes(bitsPerKey)
 	start := len(dst)
-	dst = append(dst, make([]byte, nbytes)...)
+	dst = append(dst, make([]byte, lines*bloomLineBytes)...)
 	array := dst[start:]
 	for _, h := range hashes {
-		delta := bits.RotateLeft64(h, 17)
+		line := array[bloomLine(h, lines)*bloomLineBytes:][:bloomLineBytes]
+		h2 := uint32(h)
 		for j := 0; j < k; j++ {
-			pos := h % uint64(nbits)
-			array[pos/8] |= 1 << (pos % 8)
-			h += delta
+			bit := h2 >> (32 - 9)
+			line[bit/8] |= 1 << (bit % 8)
+			h2 *= 0x9e3779b9
 		}
 	}
 	return append(dst, byte(k))
@@ -40,14 +49,14 @@ func buildBloom(dst []byte, hashes []uint64, bitsPerKey int) []byte {
 
 // bloom is a decoded filter block.
 type bloom struct {
-	array []byte // the bit array; nil when the table has no filter
-	nbits uint64
+	array []byte // the lines; nil when the table has no filter
+	lines uint64
 	k     int
 }
 
 // decodeBloom checks a filter block's shape and reports false if it is damaged.
 func decodeBloom(b []byte) (bloom, bool) {
-	if len(b) < 2 {
+	if len(b) < bloomLineBytes+1 || (len(b)-1)%bloomLineBytes != 0 {
 		return bloom{}, false
 	}
 	k := int(b[len(b)-1])
@@ -55,22 +64,23 @@ func decodeBloom(b []byte) (bloom, bool) {
 		return bloom{}, false
 	}
 	array := b[:len(b)-1]
-	return bloom{array: array, nbits: uint64(len(array)) * 8, k: k}, true
+	return bloom{array: array, lines: uint64(len(array) / bloomLineBytes), k: k}, true
 }
 
 // mayContain reports whether a key with hash h may be in the set; false means
-// it certainly is not.
+// it certainly is not. A table without a filter may contain anything.
 func (f *bloom) mayContain(h uint64) bool {
 	if f.array == nil {
 		return true
 	}
-	delta := bits.RotateLeft64(h, 17)
+	line := f.array[bloomLine(h, f.lines)*bloomLineBytes:][:bloomLineBytes]
+	h2 := uint32(h)
 	for j := 0; j < f.k; j++ {
-		pos := h % f.nbits
-		if f.array[pos/8]&(1<<(pos%8)) == 0 {
+		bit := h2 >> (32 - 9)
+		if line[bit/8]&(1<<(bit%8)) == 0 {
 			return false
 		}
-		h += delta
+		h2 *= 0x9e3779b9
 	}
 	return true
 }

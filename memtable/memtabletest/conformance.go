@@ -4,8 +4,9 @@
 // RunConformance checks one implementation against the iface.Memtable
 // contract and against a sorted reference model. RunDifferential runs the same
 // seeded random operations on two implementations and requires identical
-// results. An implementation's test file calls both; its benchmark file calls
-// BenchAdd, BenchAddParallel and BenchGet.
+// results; this package's own tests run it over skiplist and btree. An
+// implementation's test file calls RunConformance, and its benchmark file
+// calls BenchAdd, BenchAddParallel and BenchGet.
 package memtabletest
 
 import (

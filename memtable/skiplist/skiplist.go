@@ -19,8 +19,10 @@ type Skiplist struct {
 
 var _ iface.Memtable = (*Skiplist)(nil)
 
-// New returns an empty skiplist whose arena holds opts.Capacity bytes
-// (64 MiB when it is 0, at most 4 GiB). It matches iface.NewMemtable.
+// New returns an empty skiplist whose arena holds opts.Capacity bytes: 64 MiB
+// when Capacity is 0 or negative, at most 4 GiB, and at least the 192 bytes
+// the head node and the slack need (such a table is full from the start). It
+// matches iface.NewMemtable.
 func New(opts iface.MemtableOptions) iface.Memtable {
 	s := &Skiplist{arena: newArena(opts.Capacity)}
 	s.height.Store(1)
@@ -82,9 +84,11 @@ func (s *Skiplist) Add(ikey, value []byte) error {
 			p, n, found := s.findSplice(ikey, prev[i], i)
 			if found {
 				// Only possible at level 0: another writer linked the same key
-				// first. Ours is abandoned (its arena bytes are wasted) and the
-				// value goes to the winner, as if our Add came second.
-				return s.replace(n, value)
+				// first. Our node is abandoned (its header and key bytes are
+				// wasted) and the winner takes our value, already in the
+				// arena, as if our Add came second.
+				s.arena.node(n).setValueLoc(valOff, uint32(len(value)))
+				return nil
 			}
 			prev[i], next[i] = p, n
 		}
