@@ -325,7 +325,9 @@ func (db *DB) removeOrphans(state *manifest.State) error {
 }
 
 func (db *DB) newMemTable(need int64, start iface.LogPosition) *memTable {
-	capacity := db.opts.MemtableSize + need + 1<<20
+	// Slack beyond the rotation threshold covers the arena's fixed costs;
+	// the per-entry estimate (entryOverhead) is already pessimistic.
+	capacity := db.opts.MemtableSize + need + max(db.opts.MemtableSize/16, 4<<10)
 	return &memTable{m: db.opts.NewMemtable(iface.MemtableOptions{Capacity: capacity}), logStart: start}
 }
 

@@ -47,43 +47,17 @@ func BenchmarkBuild(b *testing.B) {
 }
 
 func BenchmarkGet(b *testing.B) {
-	entries := benchEntries(100000)
-	for _, cached := range []bool{true, false} {
-		name := map[bool]string{true: "cached", false: "uncached"}[cached]
-		b.Run(name, func(b *testing.B) {
-			opts := Options{}
-			if cached {
-				opts.Cache = NewCache(64 << 20)
-				defer opts.Cache.Close()
-			}
-			f := New(opts)
-			path := filepath.Join(b.TempDir(), "g.sst")
-			buildFile(b, vfs.Default, path, f, entries)
-			r := openFile(b, vfs.Default, path, f, 1)
-			for _, e := range entries { // warm the cache
-				r.Get(e.k)
-			}
-			opts.Cache.wait()
-			before := opts.Cache.Stats()
-			rng := rand.New(rand.NewPCG(2, 2))
-			b.ReportAllocs()
-			for b.Loop() {
-				e := entries[rng.IntN(len(entries))]
-				if _, _, ok, err := r.Get(e.k); !ok || err != nil {
-					b.Fatal(ok, err)
-				}
-			}
-			if cached {
-				s := opts.Cache.Stats()
-				hits, misses := s.Hits-before.Hits, s.Misses-before.Misses
-				b.ReportMetric(float64(hits)/float64(hits+misses), "hit-ratio")
-			}
-		})
+	for _, size := range []int{10000, 100000} {
+		entries := benchEntries(size)
+		for _, cached := range []bool{true, false} {
+			name := fmt.Sprintf("%s/%dk", map[bool]string{true: "cached", false: "uncached"}[cached], size/1000)
+			b.Run(name, func(b *testing.B) { benchGet(b, entries, cached) })
+		}
 	}
 	b.Run("absent", func(b *testing.B) {
 		f := New(Options{})
 		path := filepath.Join(b.TempDir(), "g.sst")
-		buildFile(b, vfs.Default, path, f, entries)
+		buildFile(b, vfs.Default, path, f, benchEntries(100000))
 		r := openFile(b, vfs.Default, path, f, 1)
 		key := iface.MakeKey(nil, []byte("absent-key-0000"), 100)
 		b.ReportAllocs()
@@ -91,6 +65,37 @@ func BenchmarkGet(b *testing.B) {
 			r.Get(key)
 		}
 	})
+}
+
+// benchGet looks up random present keys in a table of entries.
+func benchGet(b *testing.B, entries []kv, cached bool) {
+	opts := Options{}
+	if cached {
+		opts.Cache = NewCache(64 << 20)
+		defer opts.Cache.Close()
+	}
+	f := New(opts)
+	path := filepath.Join(b.TempDir(), "g.sst")
+	buildFile(b, vfs.Default, path, f, entries)
+	r := openFile(b, vfs.Default, path, f, 1)
+	for _, e := range entries { // warm the cache
+		r.Get(e.k)
+	}
+	opts.Cache.wait()
+	before := opts.Cache.Stats()
+	rng := rand.New(rand.NewPCG(2, 2))
+	b.ReportAllocs()
+	for b.Loop() {
+		e := entries[rng.IntN(len(entries))]
+		if _, _, ok, err := r.Get(e.k); !ok || err != nil {
+			b.Fatal(ok, err)
+		}
+	}
+	if cached {
+		s := opts.Cache.Stats()
+		hits, misses := s.Hits-before.Hits, s.Misses-before.Misses
+		b.ReportMetric(float64(hits)/float64(hits+misses), "hit-ratio")
+	}
 }
 
 func BenchmarkIterate(b *testing.B) {

@@ -337,3 +337,29 @@ func (i *blockIter) setRev(n int) {
 	i.offset, i.next = e.offset, e.next
 	i.valid = true
 }
+
+// forEach walks the block forward, calling fn for every entry, and checks
+// what the fast paths take on trust: that every restart point falls on an
+// entry boundary and that the entry there stores its key whole.
+func (i *blockIter) forEach(fn func(key, val []byte) error) error {
+	r := 0
+	for ok := i.First(); ok; ok = i.Next() {
+		if r < i.numRestarts && i.offset >= i.restartOffset(r) {
+			if i.offset > i.restartOffset(r) {
+				i.corrupt("restart point inside an entry")
+				return i.err
+			}
+			if _, ok := i.restartKey(r); !ok {
+				return i.err
+			}
+			r++
+		}
+		if err := fn(i.key, i.val); err != nil {
+			return err
+		}
+	}
+	if i.err == nil && r != i.numRestarts {
+		i.corrupt("restart point past the last entry")
+	}
+	return i.err
+}

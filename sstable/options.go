@@ -35,8 +35,11 @@ func (c Compression) String() string {
 
 // Default option values.
 const (
-	DefaultBlockSize       = 4096
+	// DefaultBlockSize is the default Options.BlockSize, in bytes.
+	DefaultBlockSize = 4096
+	// DefaultRestartInterval is the default Options.RestartInterval.
 	DefaultRestartInterval = 16
+	// DefaultBloomBitsPerKey is the default Options.BloomBitsPerKey.
 	DefaultBloomBitsPerKey = 10
 	// NoFilter, given as BloomBitsPerKey, builds tables without a bloom filter.
 	NoFilter = -1

@@ -24,12 +24,11 @@ func (r *Reader) Verify() error {
 		next             uint64 // where the next data block must start
 		prevKey, prevSep []byte
 	)
-	for ok := idx.First(); ok; ok = idx.Next() {
-		sep := idx.key
+	err := idx.forEach(func(sep, hval []byte) error {
 		if blocks > 0 && iface.Compare(sep, prevSep) <= 0 {
 			return iface.Corruptf(r.name, int64(r.indexH.offset), "index separators out of order at entry %d", blocks)
 		}
-		h, err := r.dataHandle(idx.val)
+		h, err := r.dataHandle(hval)
 		if err != nil {
 			return err
 		}
@@ -42,8 +41,7 @@ func (r *Reader) Verify() error {
 		}
 		data.init(b, r.name, int64(h.offset))
 		n := 0
-		for ok := data.First(); ok; ok = data.Next() {
-			k, v := data.key, data.val
+		err = data.forEach(func(k, v []byte) error {
 			switch {
 			case len(k) < iface.TrailerLen:
 				return iface.Corruptf(r.name, int64(h.offset), "key %q shorter than the version trailer", k)
@@ -73,19 +71,21 @@ func (r *Reader) Verify() error {
 			got.RawValueSize += uint64(len(v))
 			prevKey = append(prevKey[:0], k...)
 			n++
-		}
-		if data.err != nil {
-			return data.err
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		if n == 0 {
 			return iface.Corruptf(r.name, int64(h.offset), "empty data block")
 		}
-		prevSep = sep // aliases the index block, which lives as long as r
+		prevSep = append(prevSep[:0], sep...)
 		next = h.end()
 		blocks++
-	}
-	if idx.err != nil {
-		return idx.err
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if next != r.indexH.offset {
 		return iface.Corruptf(r.name, int64(next), "data blocks end at %d, the index starts at %d", next, r.indexH.offset)

@@ -1,0 +1,91 @@
+package backend_test
+
+import (
+	"encoding/binary"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nokv/nokv/backend"
+)
+
+// TestLargeStore fills a store with NOKV_LARGE keys (e.g. 5000000) of
+// 100-byte values, reopens it and reads every key back, reporting the peak
+// heap and resident set. It is skipped unless NOKV_LARGE is set:
+//
+//	NOKV_LARGE=5000000 go test -run TestLargeStore -v -timeout 60m ./backend/
+func TestLargeStore(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("NOKV_LARGE"))
+	if n <= 0 {
+		t.Skip("set NOKV_LARGE=<keys> to run")
+	}
+	dir := t.TempDir()
+	o := &backend.Options{}
+	key := func(i int) []byte {
+		var b [16]byte
+		binary.BigEndian.PutUint64(b[:8], uint64(i)*0x9E3779B97F4A7C15)
+		binary.BigEndian.PutUint64(b[8:], uint64(i))
+		return b[:]
+	}
+	val := func(i int, buf []byte) []byte {
+		r := rand.New(rand.NewPCG(uint64(i), 1))
+		for j := 0; j < len(buf); j += 8 {
+			binary.LittleEndian.PutUint64(buf[j:], r.Uint64())
+		}
+		return buf[:100]
+	}
+	var peakHeap uint64
+	sample := func() {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		peakHeap = max(peakHeap, ms.HeapInuse)
+	}
+	db, err := backend.Open(dir, o)
+	must(t, err)
+	start := time.Now()
+	b := backend.NewBatch()
+	buf := make([]byte, 104)
+	for i := 0; i < n; i++ {
+		b.Set(key(i), val(i, buf))
+		if b.Len() == 1000 || i == n-1 {
+			must(t, db.Apply(b, nil))
+			b.Reset()
+		}
+		if i%500000 == 0 {
+			sample()
+		}
+	}
+	must(t, db.Close())
+	t.Logf("filled %d keys in %v", n, time.Since(start))
+	start = time.Now()
+	db, err = backend.Open(dir, o)
+	must(t, err)
+	defer db.Close()
+	t.Logf("reopened in %v; stats %+v", time.Since(start), db.Stats().Levels)
+	start = time.Now()
+	for i := 0; i < n; i++ {
+		got, err := db.Get(key(i))
+		if err != nil {
+			t.Fatalf("key %d: %v", i, err)
+		}
+		if string(got) != string(val(i, buf)) {
+			t.Fatalf("key %d: wrong value", i)
+		}
+		if i%500000 == 0 {
+			sample()
+		}
+	}
+	t.Logf("read back %d keys in %v", n, time.Since(start))
+	status, _ := os.ReadFile("/proc/self/status")
+	for _, line := range strings.Split(string(status), "\n") {
+		if strings.HasPrefix(line, "VmHWM") || strings.HasPrefix(line, "RssAnon") {
+			t.Log(line)
+		}
+	}
+	t.Logf("peak heap in use: %d MiB (memtables %d MiB x %d, block cache %d MiB)", peakHeap>>20,
+		db.Options().MemtableSize>>20, db.Options().MaxImmutableMemtables+1, db.Options().BlockCacheSize>>20)
+}
