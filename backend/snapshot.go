@@ -3,8 +3,6 @@ package backend
 import (
 	"sort"
 	"sync"
-
-	"github.com/nokv/nokv/iface"
 )
 
 // Snapshot is a consistent, read-only view of the store at one version.
@@ -49,11 +47,13 @@ func (s *Snapshot) Release() {
 	})
 }
 
-// GetAt reads key as of version (which should be protected by a snapshot,
-// or compaction may have dropped what it would see).
+// GetAt reads key as of version, which must be protected by a snapshot (or
+// compaction may have dropped what it would see). Versions above the newest
+// committed one read as the newest committed one, so a batch still being
+// applied is never seen in part.
 func (db *DB) GetAt(key []byte, version uint64) ([]byte, error) {
-	if version == 0 {
-		version = iface.MaxVersion
+	if last := db.lastVersion.Load(); version == 0 || version > last {
+		version = last
 	}
 	return db.getAt(key, version)
 }

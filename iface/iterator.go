@@ -7,7 +7,10 @@ package iface
 // Positioning methods return Valid(). Key and Value alias memory owned by the
 // iterator and stay valid only until the next positioning call; copy them to
 // keep them. An Iterator is not safe for concurrent use. After an I/O or
-// checksum failure Valid() is false and Err() says why.
+// checksum failure Valid() is false and Err() says why. Next and Prev on an
+// iterator that is not at an entry may return false or wrap around to First
+// or Last; callers position an iterator with a seek, First or Last before
+// stepping it.
 type Iterator interface {
 	// SeekGE moves to the first entry whose key is >= key (Compare order).
 	SeekGE(key []byte) bool

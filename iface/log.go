@@ -35,7 +35,8 @@ type Log interface {
 	// reported; damage anywhere else is a *CorruptionError.
 	Replay(from LogPosition, fn func(pos LogPosition, rec []byte) error) error
 	// Release deletes every segment numbered below segment; the caller has
-	// made their records durable elsewhere.
+	// made their records durable elsewhere. The newest segment is always
+	// kept, so segment numbers never restart.
 	Release(segment uint64) error
 	// Close syncs nothing and releases the log.
 	Close() error
