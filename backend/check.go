@@ -6,6 +6,7 @@ import (
 
 	"github.com/nokv/nokv/iface"
 	"github.com/nokv/nokv/manifest"
+	"github.com/nokv/nokv/sstable"
 	"github.com/nokv/nokv/vfs"
 	"github.com/nokv/nokv/wal"
 )
@@ -23,6 +24,11 @@ func Check(dir string, opts *Options) []error {
 		o = *opts
 	}
 	o.EnsureDefaults()
+	if o.TableFormat == nil {
+		var cache *sstable.Cache
+		o.TableFormat, cache = defaultTableFormat(0)
+		defer cache.Close()
+	}
 	fs := o.FS
 	var problems []error
 	if st, err := fs.Stat(dir); err != nil {

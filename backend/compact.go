@@ -158,11 +158,6 @@ func (db *DB) dropOutputs(outs []*tableHandle) { db.closeOutputs(outs, true) }
 func (db *DB) forgetOutputs(outs []*tableHandle) { db.closeOutputs(outs, false) }
 
 func (db *DB) closeOutputs(outs []*tableHandle, remove bool) {
-	db.mu.Lock()
-	for _, h := range outs {
-		delete(db.tables, h.meta.ID)
-	}
-	db.mu.Unlock()
 	for _, h := range outs {
 		_ = h.t.Close()
 		if remove {

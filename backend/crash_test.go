@@ -169,8 +169,11 @@ func TestCrashAtRandomInstants(t *testing.T) {
 		// flush, compaction and manifest operations.
 		var all int64
 		var rareOps, metaOps []int64
+		var dmu sync.Mutex
 		dry := vfs.NewMem()
 		dobs := vfs.NewErrorFS(dry, vfs.InjectorFunc(func(op vfs.Op, name string) error {
+			dmu.Lock()
+			defer dmu.Unlock()
 			if isMutating(op) {
 				all++
 				if !strings.HasSuffix(name, ".wal") {
@@ -186,17 +189,20 @@ func TestCrashAtRandomInstants(t *testing.T) {
 			runCrashWorkload(db, rand.New(rand.NewPCG(seed, 99)), crashBatches)
 			db.Close()
 		}
+		dmu.Lock() // the closed store's goroutines are done; take the counts
+		total, rare, meta := all, rareOps, metaOps
+		dmu.Unlock()
 		rng := rand.New(rand.NewPCG(seed, 99))
 		pick := rand.New(rand.NewPCG(seed, 42))
-		crashAt := 1 + pick.Int64N(max(all, 1))
+		crashAt := 1 + pick.Int64N(max(total, 1))
 		switch pick.IntN(3) {
 		case 1:
-			if len(rareOps) > 0 {
-				crashAt = rareOps[pick.IntN(len(rareOps))]
+			if len(rare) > 0 {
+				crashAt = rare[pick.IntN(len(rare))]
 			}
 		case 2:
-			if len(metaOps) > 0 {
-				crashAt = metaOps[pick.IntN(len(metaOps))]
+			if len(meta) > 0 {
+				crashAt = meta[pick.IntN(len(meta))]
 			}
 		}
 

@@ -41,6 +41,7 @@ import (
 
 	"github.com/nokv/nokv/iface"
 	"github.com/nokv/nokv/manifest"
+	"github.com/nokv/nokv/sstable"
 )
 
 // memTable is a memtable with the log position of its first record: once it
@@ -64,6 +65,7 @@ type DB struct {
 	opts Options
 
 	lock     io.Closer
+	cache    *sstable.Cache // the default table format's block cache, owned by the DB
 	manifest *manifest.Manifest
 	log      iface.Log
 	vs       iface.ValueStore
@@ -116,23 +118,32 @@ func Open(dir string, opts *Options) (db *DB, err error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
+	var cache *sstable.Cache
+	if o.TableFormat == nil {
+		o.TableFormat, cache = defaultTableFormat(o.BlockCacheSize)
+	}
 	fs := o.FS
 	if st, err := fs.Stat(dir); err == nil && !st.IsDir() {
+		cache.Close()
 		return nil, fmt.Errorf("nokv: open %s: not a directory: %w", dir, iface.ErrInvalidArgument)
 	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		cache.Close()
 		return nil, fmt.Errorf("nokv: open %s: %w", dir, err)
 	}
 	if err := fs.MkdirAll(dir); err != nil {
+		cache.Close()
 		return nil, fmt.Errorf("nokv: create %s: %w", dir, err)
 	}
 	lock, err := fs.Lock(filepath.Join(dir, "LOCK"))
 	if err != nil {
+		cache.Close()
 		return nil, fmt.Errorf("nokv: open %s: %w", dir, err)
 	}
 	db = &DB{
 		dir:       dir,
 		opts:      o,
 		lock:      lock,
+		cache:     cache,
 		tables:    make(map[uint64]*tableHandle),
 		busy:      make(map[uint64]bool),
 		flushCh:   make(chan struct{}, 1),
@@ -202,6 +213,7 @@ func (db *DB) load() error {
 			}
 			h.level = l
 			levels[l] = append(levels[l], h)
+			db.tables[meta.ID] = h
 		}
 	}
 	db.current = newVersion(levels)
@@ -293,9 +305,7 @@ func (db *DB) openTable(meta iface.TableMeta) (*tableHandle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nokv: open table: %w", err)
 	}
-	h := &tableHandle{db: db, meta: meta, t: t}
-	db.tables[meta.ID] = h
-	return h, nil
+	return &tableHandle{db: db, meta: meta, t: t}, nil
 }
 
 // removeOrphans deletes tables no manifest edit records: outputs of a flush
@@ -416,6 +426,7 @@ func (db *DB) closeResources() error {
 	if db.lock != nil {
 		keep(db.lock.Close())
 	}
+	db.cache.Close()
 	return err
 }
 

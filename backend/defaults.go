@@ -16,8 +16,12 @@ func defaultMemtable(o iface.MemtableOptions) iface.Memtable { return skiplist.N
 
 func defaultLog(o iface.LogOptions) (iface.Log, error) { return wal.New(o) }
 
-func defaultTableFormat(cacheBytes int64) iface.TableFormat {
-	return sstable.New(sstable.Options{Cache: sstable.NewCache(cacheBytes)})
+// defaultTableFormat returns the sstable format with a block cache of its
+// own, and the cache so its owner can report on it and close it (the cache
+// runs goroutines until closed).
+func defaultTableFormat(cacheBytes int64) (iface.TableFormat, *sstable.Cache) {
+	c := sstable.NewCache(cacheBytes)
+	return sstable.New(sstable.Options{Cache: c}), c
 }
 
 func defaultValueStore(o iface.ValueStoreOptions) (iface.ValueStore, error) { return inline.New(o) }

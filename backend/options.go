@@ -32,7 +32,8 @@ type Options struct {
 	LogSegmentSize int64
 
 	// TableFormat builds and reads tables; default sstable with a block cache
-	// of BlockCacheSize bytes.
+	// of BlockCacheSize bytes, which the DB creates at Open and closes at
+	// Close (the field stays nil in the options the caller passed).
 	TableFormat iface.TableFormat
 	// BlockCacheSize is the size of the default table format's block cache;
 	// default 256 MiB. Ignored when TableFormat is set.
@@ -94,9 +95,6 @@ func (o *Options) EnsureDefaults() *Options {
 	}
 	if o.BlockCacheSize <= 0 {
 		o.BlockCacheSize = 256 << 20
-	}
-	if o.TableFormat == nil {
-		o.TableFormat = defaultTableFormat(o.BlockCacheSize)
 	}
 	if o.TargetTableSize <= 0 {
 		o.TargetTableSize = 8 << 20

@@ -45,6 +45,8 @@ type Stats struct {
 	WriteStallTime     time.Duration
 	Levels             []LevelStats
 	Snapshots          int
+	BlockCacheHits     uint64 // of the default table format's cache
+	BlockCacheMisses   uint64
 	BackgroundError    string
 }
 
@@ -87,6 +89,8 @@ func (db *DB) Stats() Stats {
 		s.BackgroundError = db.bgErr.Error()
 	}
 	db.mu.RUnlock()
+	cs := db.cache.Stats()
+	s.BlockCacheHits, s.BlockCacheMisses = cs.Hits, cs.Misses
 	db.snaps.mu.Lock()
 	s.Snapshots = len(db.snaps.live)
 	db.snaps.mu.Unlock()
