@@ -252,6 +252,18 @@ func (db *DB) load() error {
 	if err != nil {
 		return fmt.Errorf("nokv: replay log of %s: %w", db.dir, err)
 	}
+	// Recovered data goes to a table soon, so that the log segments it came
+	// from are released and the next Open replays little. (Without
+	// background work nothing would flush it, and rotating would only leave
+	// an empty segment behind.)
+	if db.mem.m.Len() > 0 && !o.DisableBackgroundWork {
+		seg, err := log.Rotate()
+		if err != nil {
+			return fmt.Errorf("nokv: rotate log after replay: %w", err)
+		}
+		db.imm = append(db.imm, db.mem)
+		db.mem = db.newMemTable(0, iface.LogPosition{Segment: seg})
+	}
 	if checkpoint.Segment > 0 {
 		db.releaseSeg.Store(checkpoint.Segment)
 		if err := log.Release(checkpoint.Segment); err != nil {
