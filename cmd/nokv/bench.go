@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -27,6 +28,7 @@ type benchConfig struct {
 	components   registry.Config
 	workloads    []string
 	progress     bool
+	cpuProfile   string // CPU profile file, if any
 }
 
 // bench is one run of the bench verb: the open store and what the
@@ -71,6 +73,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	valueStore := c.fs.String("value-store", "", "value store `name`: "+names(registry.KindValueStore, reg.Defaults().ValueStore))
 	memtableSize := c.fs.Int64("memtable-size", 0, "memtable size in `bytes` (default: the engine's)")
 	workloads := c.fs.String("workloads", "fillrandom,readrandom,scan", "comma-separated `list` of "+strings.Join(workloadNames, ", "))
+	cpuProfile := c.fs.String("cpuprofile", "", "write a CPU profile of the workloads to `file`")
 	prog := c.fs.Bool("progress", false, "draw a progress line on stderr even when it is not a terminal")
 	if code, ok := c.parse(args, 0, 0); !ok {
 		return code
@@ -80,6 +83,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		sync: *sync, seed: *seed, memtableSize: *memtableSize,
 		components: registry.Config{Memtable: *memtable, Compaction: *compaction, ValueStore: *valueStore},
 		progress:   *prog || isTerminal(stderr),
+		cpuProfile: *cpuProfile,
 	}
 	switch {
 	case cfg.keys < 1:
@@ -167,6 +171,17 @@ func benchMain(c *command, cfg benchConfig) int {
 	fmt.Fprintf(stdout, "engine: %s, dir %s\n\n", cfg.components, where)
 	fmt.Fprintf(stdout, rowFormat, "workload", "ops", "seconds", "ops/s", "MB/s", "p50", "p99", "p99.9", "notes")
 
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err != nil {
+			return c.errorf("%v", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return c.errorf("%v", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	code := exitOK
 	filled := false
 	for i, name := range cfg.workloads {
