@@ -17,6 +17,11 @@ type IterOptions struct {
 	// Prefix limits the iterator to keys with this prefix (it tightens the
 	// bounds).
 	Prefix []byte
+	// AllVersions makes the iterator stop at every version of every key at
+	// or below its read version, newest first within a key, tombstones and
+	// expired values included (see Version, IsDeleted, ExpiresAt). Layers
+	// that keep their own history (MVCC) read it this way.
+	AllVersions bool
 }
 
 // Iterator walks the user keys visible at one version, in ascending order
@@ -33,9 +38,13 @@ type Iterator struct {
 	lower   []byte
 	upper   []byte
 
+	all   bool // AllVersions
+
 	valid bool
 	dir   int
 	key   []byte
+	ver   uint64 // version of the current entry
+	exp   uint64 // expiry of the current entry
 	kind  iface.Kind
 	value []byte // inline value or encoded pointer
 	vbuf  []byte // resolved pointer value
@@ -44,6 +53,7 @@ type Iterator struct {
 
 	// reverse-scan scratch
 	bestKey   []byte
+	bestVer   []byte // internal key of the best version
 	bestValue []byte
 }
 
@@ -78,6 +88,7 @@ func (db *DB) newIterator(o *IterOptions, version uint64) (*Iterator, error) {
 	}
 	it := &Iterator{db: db, rs: rs, it: newMergingIter(iters), version: version, now: uint64(time.Now().Unix())}
 	if o != nil {
+		it.all = o.AllVersions
 		it.lower, it.upper = o.LowerBound, o.UpperBound
 		if len(o.Prefix) > 0 {
 			if it.lower == nil || bytes.Compare(it.lower, o.Prefix) < 0 {
@@ -129,10 +140,20 @@ func (it *Iterator) SeekLT(key []byte) bool {
 	return it.findPrev()
 }
 
-// Next moves to the next key.
+// Next moves to the next key (with AllVersions, the next version).
 func (it *Iterator) Next() bool {
 	if !it.valid {
 		return false
+	}
+	if it.all {
+		cur := iface.MakeKey(nil, it.key, it.ver)
+		if it.dir < 0 {
+			it.it.SeekGE(cur)
+		}
+		if it.it.Valid() && iface.Compare(it.it.Key(), cur) == 0 {
+			it.it.Next()
+		}
+		return it.findNext()
 	}
 	if it.dir < 0 {
 		it.it.SeekGE(iface.MakeKey(nil, it.key, iface.MaxVersion))
@@ -143,10 +164,19 @@ func (it *Iterator) Next() bool {
 	return it.findNext()
 }
 
-// Prev moves to the previous key.
+// Prev moves to the previous key (with AllVersions, the previous version).
 func (it *Iterator) Prev() bool {
 	if !it.valid {
 		return false
+	}
+	if it.all {
+		cur := iface.MakeKey(nil, it.key, it.ver)
+		if it.dir > 0 {
+			it.it.SeekLT(cur)
+		} else if it.it.Valid() && iface.Compare(it.it.Key(), cur) == 0 {
+			it.it.Prev()
+		}
+		return it.findPrev()
 	}
 	if it.dir > 0 {
 		it.it.SeekLT(iface.MakeKey(nil, it.key, iface.MaxVersion))
@@ -177,8 +207,9 @@ func (it *Iterator) findNext() bool {
 			it.err = fmt.Errorf("key %q: %w", uk, err)
 			return false
 		}
-		if it.visible(kind, exp) {
+		if it.all || it.visible(kind, exp) {
 			it.key = append(it.key[:0], uk...)
+			it.ver, it.exp = iface.Version(ik), exp
 			it.kind = kind
 			it.value = payload
 			it.valid = true
@@ -197,6 +228,9 @@ func (it *Iterator) findNext() bool {
 // oldest up and keeps the newest one at or below the read version.
 func (it *Iterator) findPrev() bool {
 	it.dir, it.valid, it.vdone = -1, false, false
+	if it.all {
+		return it.findPrevVersion()
+	}
 	for it.it.Valid() {
 		uk := iface.UserKey(it.it.Key())
 		if it.lower != nil && bytes.Compare(uk, it.lower) < 0 {
@@ -207,6 +241,7 @@ func (it *Iterator) findPrev() bool {
 		for ok := true; ok && bytes.Equal(iface.UserKey(it.it.Key()), it.bestKey); ok = it.it.Prev() {
 			if iface.Version(it.it.Key()) <= it.version {
 				it.bestValue = append(it.bestValue[:0], it.it.Value()...)
+				it.bestVer = append(it.bestVer[:0], it.it.Key()...)
 				found = true
 			}
 		}
@@ -224,6 +259,7 @@ func (it *Iterator) findPrev() bool {
 		}
 		if it.visible(kind, exp) {
 			it.key = append(it.key[:0], it.bestKey...)
+			it.ver, it.exp = iface.Version(it.bestVer), exp
 			it.kind = kind
 			it.value = payload
 			it.valid = true
@@ -235,6 +271,43 @@ func (it *Iterator) findPrev() bool {
 	}
 	return false
 }
+
+// findPrevVersion settles backward on the previous entry at or below the
+// read version (AllVersions mode).
+func (it *Iterator) findPrevVersion() bool {
+	for ; it.it.Valid(); it.it.Prev() {
+		ik := it.it.Key()
+		uk := iface.UserKey(ik)
+		if it.lower != nil && bytes.Compare(uk, it.lower) < 0 {
+			break
+		}
+		if iface.Version(ik) > it.version {
+			continue
+		}
+		kind, exp, payload, err := iface.DecodeValue(it.it.Value())
+		if err != nil {
+			it.err = fmt.Errorf("key %q: %w", uk, err)
+			return false
+		}
+		it.key = append(it.key[:0], uk...)
+		it.ver, it.exp, it.kind, it.value, it.valid = iface.Version(ik), exp, kind, payload, true
+		return true
+	}
+	if it.err == nil {
+		it.err = it.it.Err()
+	}
+	return false
+}
+
+// Version returns the version of the current entry.
+func (it *Iterator) Version() uint64 { return it.ver }
+
+// IsDeleted reports whether the current entry is a tombstone (only an
+// AllVersions iterator stops at one).
+func (it *Iterator) IsDeleted() bool { return it.kind == iface.KindDelete }
+
+// ExpiresAt returns the expiry of the current entry (unix seconds), 0 if none.
+func (it *Iterator) ExpiresAt() uint64 { return it.exp }
 
 // Valid reports whether the iterator is at a key.
 func (it *Iterator) Valid() bool { return it.valid }

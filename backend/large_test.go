@@ -46,7 +46,15 @@ func TestLargeStore(t *testing.T) {
 		runtime.GC()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		peakHeap = max(peakHeap, ms.HeapInuse)
+		if ms.HeapInuse > peakHeap {
+			peakHeap = ms.HeapInuse
+			if p := os.Getenv("NOKV_HEAPPROFILE"); p != "" {
+				f, err := os.Create(p)
+				must(t, err)
+				must(t, pprof.WriteHeapProfile(f))
+				f.Close()
+			}
+		}
 	}
 	db, err := backend.Open(dir, o)
 	must(t, err)
@@ -84,13 +92,7 @@ func TestLargeStore(t *testing.T) {
 		}
 	}
 	t.Logf("read back %d keys in %v", n, time.Since(start))
-	if p := os.Getenv("NOKV_HEAPPROFILE"); p != "" {
-		runtime.GC()
-		f, err := os.Create(p)
-		must(t, err)
-		must(t, pprof.WriteHeapProfile(f))
-		f.Close()
-	}
+	sample()
 	status, _ := os.ReadFile("/proc/self/status")
 	for _, line := range strings.Split(string(status), "\n") {
 		if strings.HasPrefix(line, "VmHWM") || strings.HasPrefix(line, "RssAnon") {
