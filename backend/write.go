@@ -51,6 +51,9 @@ func (db *DB) Apply(b *Batch, wo *WriteOptions) error {
 	// The value store may replace values with pointers; work on a copy of
 	// the entry headers so the caller's batch is left as it was.
 	db.entries = append(db.entries[:0], b.entries...)
+	for i := range db.entries {
+		db.entries[i].Version = version
+	}
 	if err := db.vs.Write(db.entries); err != nil {
 		db.setBgErr(fmt.Errorf("value store write: %w", err))
 		return err

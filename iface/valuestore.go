@@ -6,6 +6,7 @@ import "github.com/nokv/nokv/vfs"
 // ValueStore: a user key, the kind of write, and the value.
 type Entry struct {
 	Key       []byte // user key
+	Version   uint64 // the version the batch commits at (set before Write)
 	Kind      Kind   // KindSet or KindDelete on input; KindPointer if the store kept the value
 	Value     []byte // the value, or an encoded ValuePtr after Write
 	ExpiresAt uint64 // unix seconds; 0 = never
