@@ -64,7 +64,7 @@ func (b *Batch) Reset() {
 	b.version = 0
 }
 
-// The log record of a batch:
+// The log record of a commit group is its batches back to back, each:
 //
 //	+-------------+----------------+-----------------------------------------+
 //	| version (8) | count (uvarint)| entries                                 |
@@ -93,54 +93,53 @@ func encodeBatch(dst []byte, version uint64, entries []iface.Entry) []byte {
 	return dst
 }
 
-// decodeBatch parses a log record. The entries alias rec.
-func decodeBatch(rec []byte, entries []iface.Entry) (uint64, []iface.Entry, error) {
+// decodeBatch parses one batch from the front of a log record (a record
+// holds the batches of one commit group, back to back) and returns the
+// bytes after it. The entries alias rec.
+func decodeBatch(rec []byte, entries []iface.Entry) (uint64, []iface.Entry, []byte, error) {
 	bad := func(what string) error { return fmt.Errorf("%w: batch record: %s", iface.ErrCorruption, what) }
 	if len(rec) < 8 {
-		return 0, nil, bad("short header")
+		return 0, nil, nil, bad("short header")
 	}
 	version := binary.BigEndian.Uint64(rec)
 	rec = rec[8:]
 	count, n := binary.Uvarint(rec)
 	if n <= 0 || count > uint64(len(rec)) {
-		return 0, nil, bad("bad count")
+		return 0, nil, nil, bad("bad count")
 	}
 	rec = rec[n:]
 	entries = entries[:0]
 	for i := uint64(0); i < count; i++ {
 		if len(rec) < 1 {
-			return 0, nil, bad("truncated entry")
+			return 0, nil, nil, bad("truncated entry")
 		}
 		kind := iface.Kind(rec[0])
 		rec = rec[1:]
 		var exp uint64
 		if kind&iface.KindFlagExpires != 0 {
 			if len(rec) < 8 {
-				return 0, nil, bad("truncated expiry")
+				return 0, nil, nil, bad("truncated expiry")
 			}
 			exp = binary.BigEndian.Uint64(rec)
 			rec = rec[8:]
 			kind = kind.Base()
 		}
 		if kind != iface.KindSet && kind != iface.KindDelete && kind != iface.KindPointer {
-			return 0, nil, bad(fmt.Sprintf("unknown kind %d", kind))
+			return 0, nil, nil, bad(fmt.Sprintf("unknown kind %d", kind))
 		}
 		kl, n := binary.Uvarint(rec)
 		if n <= 0 || kl > uint64(len(rec)-n) {
-			return 0, nil, bad("bad key length")
+			return 0, nil, nil, bad("bad key length")
 		}
 		key := rec[n : n+int(kl)]
 		rec = rec[n+int(kl):]
 		vl, n := binary.Uvarint(rec)
 		if n <= 0 || vl > uint64(len(rec)-n) {
-			return 0, nil, bad("bad value length")
+			return 0, nil, nil, bad("bad value length")
 		}
 		val := rec[n : n+int(vl)]
 		rec = rec[n+int(vl):]
 		entries = append(entries, iface.Entry{Key: key, Kind: kind, Value: val, ExpiresAt: exp})
 	}
-	if len(rec) != 0 {
-		return 0, nil, bad("trailing bytes")
-	}
-	return version, entries, nil
+	return version, entries, rec, nil
 }

@@ -49,6 +49,8 @@ import (
 type memTable struct {
 	m        iface.Memtable
 	logStart iface.LogPosition
+	reserved atomic.Int64 // bytes promised to committed groups (>= what m holds)
+	inflight atomic.Int32 // writers whose batch is logged but not yet inserted
 }
 
 // readState is what a reader needs: the memtables and the table version,
@@ -70,12 +72,11 @@ type DB struct {
 	log      iface.Log
 	vs       iface.ValueStore
 
-	// writeMu serializes the commit path and every use of log.
+	// commits is the commit pipeline (commit.go).
+	commits commitQueue
+	// writeMu serializes the commit leader's log stage and every use of log.
 	writeMu    sync.Mutex
 	recBuf     []byte
-	keyBuf     []byte
-	valBuf     []byte
-	entries    []iface.Entry
 	releaseSeg atomic.Uint64 // log segments below this may be released
 
 	// mu guards the fields below; cond is signalled when a flush or
@@ -231,27 +232,38 @@ func (db *DB) load() error {
 	db.mem = db.newMemTable(0, checkpoint)
 	var entries []iface.Entry
 	err = log.Replay(checkpoint, func(pos iface.LogPosition, rec []byte) error {
-		version, es, err := decodeBatch(rec, entries)
-		if err != nil {
-			return fmt.Errorf("log segment %d offset %d: %w", pos.Segment, pos.Offset, err)
+		// A record is one commit group: its batches stay together in one
+		// memtable, as they were logged together.
+		need := int64(len(rec))
+		for rest := rec; len(rest) > 0; {
+			_, es, r, err := decodeBatch(rest, entries)
+			if err != nil {
+				return fmt.Errorf("log segment %d offset %d: %w", pos.Segment, pos.Offset, err)
+			}
+			entries, rest = es, r
+			need += int64(len(es)) * entryOverhead
 		}
-		entries = es
-		need := int64(len(rec)) + int64(len(es))*entryOverhead
-		if db.mem.m.Len() > 0 && db.mem.m.ApproximateSize()+need > o.MemtableSize {
+		if db.mem.m.Len() > 0 && db.mem.reserved.Load()+need > o.MemtableSize {
 			db.imm = append(db.imm, db.mem)
 			db.mem = db.newMemTable(need, pos)
 		}
-		if err := db.insert(db.mem, version, es); err != nil {
-			return err
+		for rest := rec; len(rest) > 0; {
+			version, es, r, _ := decodeBatch(rest, entries)
+			entries, rest = es, r
+			if err := db.insert(db.mem, version, es); err != nil {
+				return err
+			}
+			if version > db.lastVersion.Load() {
+				db.lastVersion.Store(version)
+			}
 		}
-		if version > db.lastVersion.Load() {
-			db.lastVersion.Store(version)
-		}
+		db.mem.reserved.Add(need)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("nokv: replay log of %s: %w", db.dir, err)
 	}
+	db.commits.allocVersion = db.lastVersion.Load()
 	// Recovered data goes to a table soon, so that the log segments it came
 	// from are released and the next Open replays little. (Without
 	// background work nothing would flush it, and rotating would only leave
@@ -353,18 +365,25 @@ func (db *DB) newMemTable(need int64, start iface.LogPosition) *memTable {
 	return &memTable{m: db.opts.NewMemtable(iface.MemtableOptions{Capacity: capacity}), logStart: start}
 }
 
-// insert adds a batch's entries to a memtable at version.
+// insert adds a batch's entries to a memtable at version. Writers call it
+// concurrently, each with its own batch.
 func (db *DB) insert(mt *memTable, version uint64, entries []iface.Entry) error {
+	bufp := insertBufs.Get().(*[]byte)
+	defer insertBufs.Put(bufp)
 	for i := range entries {
 		e := &entries[i]
-		db.keyBuf = iface.MakeKey(db.keyBuf[:0], e.Key, version)
-		db.valBuf = iface.EncodeValue(db.valBuf[:0], e.Kind, e.ExpiresAt, e.Value)
-		if err := mt.m.Add(db.keyBuf, db.valBuf); err != nil {
+		buf := iface.MakeKey((*bufp)[:0], e.Key, version)
+		klen := len(buf)
+		buf = iface.EncodeValue(buf, e.Kind, e.ExpiresAt, e.Value)
+		*bufp = buf
+		if err := mt.m.Add(buf[:klen], buf[klen:]); err != nil {
 			return fmt.Errorf("nokv: memtable insert: %w", err)
 		}
 	}
 	return nil
 }
+
+var insertBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
 // acquire returns the current read state with a reference on its version.
 func (db *DB) acquire() readState {

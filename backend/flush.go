@@ -69,6 +69,11 @@ func (db *DB) flushOne() error {
 	}
 	db.mu.RUnlock()
 
+	// Writers logged into this memtable before it rotated may still be
+	// inserting; wait for them (a matter of microseconds).
+	for mt.inflight.Load() > 0 {
+		time.Sleep(20 * time.Microsecond)
+	}
 	start := time.Now()
 	it := mt.m.NewIterator()
 	f := db.newFilter(nil, 0)

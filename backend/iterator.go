@@ -38,7 +38,7 @@ type Iterator struct {
 	lower   []byte
 	upper   []byte
 
-	all   bool // AllVersions
+	all bool // AllVersions
 
 	valid bool
 	dir   int

@@ -2,6 +2,7 @@ package backend
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -58,6 +59,19 @@ type Options struct {
 	// as one snapshot; default 1 MiB.
 	MaxManifestFileSize int64
 
+	// WriteBatchMaxCount caps how many batches one commit group takes;
+	// default 512.
+	WriteBatchMaxCount int
+	// WriteBatchMaxSize caps the bytes of one commit group (a single larger
+	// batch still goes alone); default 4 MiB or a quarter of MemtableSize,
+	// whichever is smaller.
+	WriteBatchMaxSize int64
+
+	// WriteBatchWait is how long a commit leader about to fsync may wait
+	// for writers still finishing the previous group to join its group;
+	// default 100µs, negative disables.
+	WriteBatchWait time.Duration
+
 	// SyncWrites makes every write durable before it returns, as if each
 	// write asked for Sync; default false.
 	SyncWrites bool
@@ -107,6 +121,15 @@ func (o *Options) EnsureDefaults() *Options {
 	}
 	if o.CompactionPolicy == nil {
 		o.CompactionPolicy = defaultPolicy()
+	}
+	if o.WriteBatchMaxCount <= 0 {
+		o.WriteBatchMaxCount = 512
+	}
+	if o.WriteBatchMaxSize <= 0 {
+		o.WriteBatchMaxSize = min(4<<20, o.MemtableSize/4)
+	}
+	if o.WriteBatchWait == 0 {
+		o.WriteBatchWait = 100 * time.Microsecond
 	}
 	if o.L0StopWritesThreshold <= 0 {
 		o.L0StopWritesThreshold = 24

@@ -6,7 +6,7 @@ import (
 )
 
 type stats struct {
-	writes, batches, gets         atomic.Int64
+	writes, batches, gets, groups atomic.Int64
 	walBytes, walSyncs            atomic.Int64
 	flushes, flushBytes           atomic.Int64
 	flushNanos                    atomic.Int64
@@ -28,6 +28,7 @@ type Stats struct {
 	LastVersion        uint64
 	Writes             int64 // entries written
 	Batches            int64 // batches committed
+	CommitGroups       int64 // log writes; Batches/CommitGroups is the mean group size
 	Gets               int64
 	WALBytes           int64
 	WALSyncs           int64
@@ -56,6 +57,7 @@ func (db *DB) Stats() Stats {
 		LastVersion:        db.lastVersion.Load(),
 		Writes:             db.stats.writes.Load(),
 		Batches:            db.stats.batches.Load(),
+		CommitGroups:       db.stats.groups.Load(),
 		Gets:               db.stats.gets.Load(),
 		WALBytes:           db.stats.walBytes.Load(),
 		WALSyncs:           db.stats.walSyncs.Load(),

@@ -22,7 +22,8 @@ func (db *DB) Delete(key []byte, wo *WriteOptions) error {
 }
 
 // Apply commits a batch atomically. wo may be nil (no sync unless the store
-// has SyncWrites). The batch may be reused once Apply returns.
+// has SyncWrites). When Apply returns nil the batch is visible to every
+// later read. The batch may be reused once Apply returns.
 func (db *DB) Apply(b *Batch, wo *WriteOptions) error {
 	if len(b.entries) == 0 {
 		return nil
@@ -32,66 +33,7 @@ func (db *DB) Apply(b *Batch, wo *WriteOptions) error {
 			return fmt.Errorf("%w: empty key", iface.ErrInvalidArgument)
 		}
 	}
-	sync := db.opts.SyncWrites || (wo != nil && wo.Sync)
-
-	db.writeMu.Lock()
-	defer db.writeMu.Unlock()
-	if err := db.writable(); err != nil {
-		return err
-	}
-	last := db.lastVersion.Load()
-	version := last + 1
-	if b.version != 0 {
-		if b.version <= last {
-			return fmt.Errorf("%w: batch version %d is not above the last committed version %d",
-				iface.ErrInvalidArgument, b.version, last)
-		}
-		version = b.version
-	}
-	// The value store may replace values with pointers; work on a copy of
-	// the entry headers so the caller's batch is left as it was.
-	db.entries = append(db.entries[:0], b.entries...)
-	for i := range db.entries {
-		db.entries[i].Version = version
-	}
-	if err := db.vs.Write(db.entries); err != nil {
-		db.setBgErr(fmt.Errorf("value store write: %w", err))
-		return err
-	}
-	db.recBuf = encodeBatch(db.recBuf[:0], version, db.entries)
-	if err := db.makeRoom(int64(len(db.recBuf)) + int64(len(db.entries))*entryOverhead); err != nil {
-		return err
-	}
-	// A failed append may leave part of a record in the log; later records
-	// would then sit behind damage. Stop taking writes instead.
-	if _, err := db.log.Append(db.recBuf); err != nil {
-		db.setBgErr(fmt.Errorf("log append: %w", err))
-		return err
-	}
-	db.stats.walBytes.Add(int64(len(db.recBuf)))
-	if sync {
-		if err := db.vs.Sync(); err != nil {
-			db.setBgErr(fmt.Errorf("value store sync: %w", err))
-			return err
-		}
-		if err := db.log.Sync(); err != nil {
-			db.setBgErr(fmt.Errorf("log sync: %w", err))
-			return err
-		}
-		db.stats.walSyncs.Add(1)
-	}
-	db.mu.RLock()
-	mem := db.mem
-	db.mu.RUnlock()
-	if err := db.insert(mem, version, db.entries); err != nil {
-		// The record is in the log; the memtable is inconsistent with it.
-		db.setBgErr(err)
-		return err
-	}
-	db.lastVersion.Store(version)
-	db.stats.writes.Add(int64(len(db.entries)))
-	db.stats.batches.Add(1)
-	return nil
+	return db.commit(b, db.opts.SyncWrites || (wo != nil && wo.Sync))
 }
 
 // writable reports why the DB cannot take writes, if it cannot.
@@ -109,9 +51,9 @@ func (db *DB) writable() error {
 
 // makeRoom makes sure the active memtable can take need more bytes,
 // rotating it (and the log segment with it) when it cannot, and stalling
-// while too many memtables wait for flush or L0 holds too many tables.
-// Called with writeMu held.
-func (db *DB) makeRoom(need int64) error {
+// while too many memtables wait for flush or L0 holds too many tables. It
+// returns the memtable the bytes go to. Called with writeMu held.
+func (db *DB) makeRoom(need int64) (*memTable, error) {
 	if seg := db.releaseSeg.Load(); seg > 0 {
 		if err := db.log.Release(seg); err != nil {
 			db.opts.Logger.Warn("releasing log segments", "below", seg, "err", err)
@@ -128,10 +70,10 @@ func (db *DB) makeRoom(need int64) error {
 	defer db.mu.Unlock()
 	for {
 		if db.closing {
-			return iface.ErrClosed
+			return nil, iface.ErrClosed
 		}
 		if db.bgErr != nil {
-			return fmt.Errorf("%w: %w", iface.ErrReadOnly, db.bgErr)
+			return nil, fmt.Errorf("%w: %w", iface.ErrReadOnly, db.bgErr)
 		}
 		if !db.opts.DisableBackgroundWork && len(db.current.levels[0]) >= db.opts.L0StopWritesThreshold {
 			if stalled.IsZero() {
@@ -140,13 +82,15 @@ func (db *DB) makeRoom(need int64) error {
 			db.cond.Wait()
 			continue
 		}
-		if db.mem.m.ApproximateSize()+need <= db.opts.MemtableSize {
-			return nil
+		// reserved counts bytes promised to groups still inserting, so it is
+		// at least what the memtable holds.
+		if db.mem.reserved.Load()+need <= db.opts.MemtableSize {
+			return db.mem, nil
 		}
-		if db.mem.m.Len() == 0 {
-			// A batch larger than a memtable gets an empty memtable of its own size.
+		if db.mem.reserved.Load() == 0 {
+			// A group larger than a memtable gets an empty memtable of its own size.
 			db.mem = db.newMemTable(need, db.mem.logStart)
-			return nil
+			return db.mem, nil
 		}
 		if len(db.imm) >= db.opts.MaxImmutableMemtables {
 			if db.opts.DisableBackgroundWork {
@@ -154,7 +98,7 @@ func (db *DB) makeRoom(need int64) error {
 				err := db.flushOne()
 				db.mu.Lock()
 				if err != nil {
-					return err
+					return nil, err
 				}
 				continue
 			}
@@ -169,7 +113,7 @@ func (db *DB) makeRoom(need int64) error {
 			db.mu.Unlock()
 			db.setBgErr(fmt.Errorf("log rotate: %w", err))
 			db.mu.Lock()
-			return err
+			return nil, err
 		}
 		db.imm = append(db.imm, db.mem)
 		db.mem = db.newMemTable(need, iface.LogPosition{Segment: seg})

@@ -1,0 +1,69 @@
+package backend_test
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/nokv/nokv/backend"
+)
+
+// BenchmarkSyncedWrites measures synced single-entry writes with 1 to 16
+// concurrent writers: the commit pipeline should turn many writers into
+// few fsyncs.
+func BenchmarkSyncedWrites(b *testing.B) {
+	for _, writers := range []int{1, 4, 16} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+			benchWrites(b, writers, true)
+		})
+	}
+}
+
+// BenchmarkWrites measures unsynced single-entry writes of 100-byte values.
+func BenchmarkWrites(b *testing.B) {
+	for _, writers := range []int{1, 4} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+			benchWrites(b, writers, false)
+		})
+	}
+}
+
+func benchWrites(b *testing.B, writers int, synced bool) {
+	db, err := backend.Open(b.TempDir(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	value := make([]byte, 100)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.SetBytes(116)
+	b.ResetTimer()
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var key [16]byte
+			for {
+				i := next.Add(1)
+				if i > int64(b.N) {
+					return
+				}
+				binary.BigEndian.PutUint64(key[:], uint64(i)*0x9E3779B97F4A7C15)
+				binary.BigEndian.PutUint64(key[8:], uint64(i))
+				b2 := backend.NewBatch()
+				b2.Set(key[:], value)
+				if err := db.Apply(b2, &backend.WriteOptions{Sync: synced}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	st := db.Stats()
+	b.ReportMetric(float64(st.Batches)/float64(max(st.CommitGroups, 1)), "batches/group")
+}

@@ -1,0 +1,294 @@
+package backend
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nokv/nokv/iface"
+)
+
+// The commit pipeline.
+//
+// Writers queue up; the writer at the head of the queue becomes the leader
+// and takes a group of queued writers (up to WriteBatchMaxCount batches and
+// WriteBatchMaxSize bytes). Holding writeMu, the leader gives every batch
+// its version, has the value store write the group's large values, appends
+// the group to the log as one record (one write system call) and, if any
+// writer asked for it, fsyncs once for all. It then hands leadership to the
+// next queued writer, so the next group's log write overlaps this group's
+// memtable inserts, which every writer does for its own batch, concurrently.
+// A group is published (lastVersion moves past it) only when its writers and
+// every earlier group's writers have inserted, so readers see commits in
+// version order and never a part of a batch.
+//
+//	writer:  enqueue -> [leader: version, value store, log append, fsync] -> insert -> wait published
+//	                     ^ one leader at a time                                 ^ all in parallel
+
+// writer is one Apply call travelling through the pipeline.
+type writer struct {
+	batch   *Batch
+	sync    bool
+	version uint64
+	entries []iface.Entry // batch entries after the value store ran
+	mem     *memTable     // the memtable the batch goes into
+	group   *commitGroup
+	err     error
+	leader  bool          // set when this writer is woken to lead
+	wake    chan struct{} // buffered(1): leadership or "logged"
+}
+
+// commitGroup is the writers one leader logged together.
+type commitGroup struct {
+	maxVersion uint64
+	pending    atomic.Int32 // writers still inserting
+	done       bool         // all inserted (guarded by commitQueue.mu)
+	published  chan struct{}
+}
+
+// commitQueue holds waiting writers and the groups not yet published.
+type commitQueue struct {
+	mu      sync.Mutex
+	waiting []*writer
+	leading bool
+	active  atomic.Int32   // writers inside commit
+	groups  []*commitGroup // logged, oldest first, not yet published
+
+	allocVersion uint64 // last version handed out (guarded by DB.writeMu)
+	scratch      []iface.Entry
+}
+
+var writerPool = sync.Pool{New: func() any { return &writer{wake: make(chan struct{}, 1)} }}
+
+// commit runs b through the pipeline.
+func (db *DB) commit(b *Batch, sync bool) error {
+	w := writerPool.Get().(*writer)
+	*w = writer{batch: b, sync: sync, wake: w.wake}
+	defer writerPool.Put(w)
+
+	q := &db.commits
+	q.active.Add(1)
+	defer q.active.Add(-1)
+	q.mu.Lock()
+	q.waiting = append(q.waiting, w)
+	lead := !q.leading
+	q.leading = true
+	q.mu.Unlock()
+	if !lead {
+		<-w.wake
+		lead = w.leader // written before the wake-up was sent
+	}
+	if lead {
+		db.lead()
+	}
+	if w.err != nil {
+		return w.err
+	}
+	if err := db.insert(w.mem, w.version, w.entries); err != nil {
+		// The record is in the log but the memtable could not take it.
+		db.setBgErr(err)
+		w.err = err
+	}
+	// Publish before leaving the memtable: a flush that sees no writer in
+	// flight then also sees every group in it published.
+	mem, g := w.mem, w.group
+	db.finishInsert(g)
+	mem.inflight.Add(-1)
+	<-g.published
+	return w.err
+}
+
+// lead takes a group from the head of the queue, logs it, and hands
+// leadership on. The leader's own batch is always in the group it takes.
+func (db *DB) lead() {
+	q := &db.commits
+	db.gather()
+	q.mu.Lock()
+	n, size := 0, int64(0)
+	for n < len(q.waiting) && n < db.opts.WriteBatchMaxCount {
+		if n > 0 && size+q.waiting[n].batch.size > db.opts.WriteBatchMaxSize {
+			break
+		}
+		size += q.waiting[n].batch.size
+		n++
+	}
+	group := make([]*writer, n)
+	copy(group, q.waiting[:n])
+	q.waiting = append(q.waiting[:0], q.waiting[n:]...)
+	q.mu.Unlock()
+
+	db.logGroup(group)
+
+	q.mu.Lock()
+	if len(q.waiting) > 0 {
+		next := q.waiting[0]
+		next.leader = true
+		next.wake <- struct{}{}
+	} else {
+		q.leading = false
+	}
+	q.mu.Unlock()
+	for _, w := range group[1:] {
+		w.wake <- struct{}{}
+	}
+	db.stats.groups.Add(1)
+}
+
+// gather lets a leader about to fsync wait, for at most WriteBatchWait, for
+// writers that are finishing the previous group and will be back at once:
+// without it, synced writers split into two alternating half-size groups.
+// The wait only happens when a group would fsync and more writers are in
+// the pipeline than in the queue.
+func (db *DB) gather() {
+	q := &db.commits
+	wait := db.opts.WriteBatchWait
+	if wait <= 0 {
+		return
+	}
+	var deadline time.Time
+	for {
+		q.mu.Lock()
+		n := len(q.waiting)
+		sync := db.opts.SyncWrites
+		for _, w := range q.waiting {
+			sync = sync || w.sync
+		}
+		q.mu.Unlock()
+		if !sync || int32(n) >= q.active.Load() || n >= db.opts.WriteBatchMaxCount {
+			return
+		}
+		now := time.Now()
+		if deadline.IsZero() {
+			deadline = now.Add(wait)
+		} else if now.After(deadline) {
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
+// logGroup does the leader's serial part for a group: versions, value
+// store, room in the memtable, one log append, at most one fsync. It sets
+// each writer's err, version, entries, mem and group.
+func (db *DB) logGroup(group []*writer) {
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
+	q := &db.commits
+	fail := func(err error) {
+		for _, w := range group {
+			if w.err == nil {
+				w.err = err
+			}
+		}
+	}
+	if err := db.writable(); err != nil {
+		fail(err)
+		return
+	}
+	// Versions, in queue order; a batch asking for a version that is not
+	// above the last one fails alone.
+	var live []*writer
+	sync := false
+	for _, w := range group {
+		v := q.allocVersion + 1
+		if w.batch.version != 0 {
+			if w.batch.version <= q.allocVersion {
+				w.err = fmt.Errorf("%w: batch version %d is not above the last committed version %d",
+					iface.ErrInvalidArgument, w.batch.version, q.allocVersion)
+				continue
+			}
+			v = w.batch.version
+		}
+		q.allocVersion = v
+		w.version = v
+		live = append(live, w)
+		sync = sync || w.sync
+	}
+	if len(live) == 0 {
+		return
+	}
+	// The value store sees the whole group at once; each writer keeps its
+	// own slice of the (copied) entry headers.
+	q.scratch = q.scratch[:0]
+	for _, w := range live {
+		for _, e := range w.batch.entries {
+			e.Version = w.version
+			q.scratch = append(q.scratch, e)
+		}
+	}
+	entries := make([]iface.Entry, len(q.scratch))
+	copy(entries, q.scratch)
+	if err := db.vs.Write(entries); err != nil {
+		db.setBgErr(fmt.Errorf("value store write: %w", err))
+		fail(err)
+		return
+	}
+	db.recBuf = db.recBuf[:0]
+	var need int64
+	off := 0
+	for _, w := range live {
+		n := len(w.batch.entries)
+		w.entries = entries[off : off+n : off+n]
+		off += n
+		db.recBuf = encodeBatch(db.recBuf, w.version, w.entries)
+		need += w.batch.size
+	}
+	mem, err := db.makeRoom(need)
+	if err != nil {
+		fail(err)
+		return
+	}
+	// A failed append may leave part of a record in the log; later records
+	// would then sit behind damage. Stop taking writes instead.
+	if _, err := db.log.Append(db.recBuf); err != nil {
+		db.setBgErr(fmt.Errorf("log append: %w", err))
+		fail(err)
+		return
+	}
+	db.stats.walBytes.Add(int64(len(db.recBuf)))
+	if sync {
+		if err := db.vs.Sync(); err != nil {
+			db.setBgErr(fmt.Errorf("value store sync: %w", err))
+			fail(err)
+			return
+		}
+		if err := db.log.Sync(); err != nil {
+			db.setBgErr(fmt.Errorf("log sync: %w", err))
+			fail(err)
+			return
+		}
+		db.stats.walSyncs.Add(1)
+	}
+	g := &commitGroup{maxVersion: q.allocVersion, published: make(chan struct{})}
+	g.pending.Store(int32(len(live)))
+	mem.inflight.Add(int32(len(live)))
+	mem.reserved.Add(need)
+	for _, w := range live {
+		w.mem, w.group = mem, g
+	}
+	q.mu.Lock()
+	q.groups = append(q.groups, g)
+	q.mu.Unlock()
+	db.stats.writes.Add(int64(len(entries)))
+	db.stats.batches.Add(int64(len(live)))
+}
+
+// finishInsert notes that one writer of g has inserted, and publishes every
+// group at the head of the queue that is complete.
+func (db *DB) finishInsert(g *commitGroup) {
+	if g.pending.Add(-1) > 0 {
+		return
+	}
+	q := &db.commits
+	q.mu.Lock()
+	g.done = true
+	for len(q.groups) > 0 && q.groups[0].done {
+		h := q.groups[0]
+		q.groups = q.groups[1:]
+		db.lastVersion.Store(h.maxVersion)
+		close(h.published)
+	}
+	q.mu.Unlock()
+}
