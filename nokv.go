@@ -46,6 +46,7 @@ var (
 	ErrInvalidArgument = iface.ErrInvalidArgument
 	ErrIncompatible    = iface.ErrIncompatible
 	ErrReadOnly        = iface.ErrReadOnly
+	ErrHotKey          = iface.ErrHotKey
 )
 
 // Open opens (creating if needed) the store in dir. opts may be nil.

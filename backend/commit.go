@@ -191,7 +191,12 @@ func (db *DB) logGroup(group []*writer) {
 	// above the last one fails alone.
 	var live []*writer
 	sync := false
+	limit := db.opts.WriteHotKeyLimit
 	for _, w := range group {
+		if err := db.touchWrites(w.batch, limit); err != nil {
+			w.err = err
+			continue
+		}
 		v := q.allocVersion + 1
 		if w.batch.version != 0 {
 			if w.batch.version <= q.allocVersion {
@@ -273,6 +278,19 @@ func (db *DB) logGroup(group []*writer) {
 	q.mu.Unlock()
 	db.stats.writes.Add(int64(len(entries)))
 	db.stats.batches.Add(int64(len(live)))
+}
+
+// touchWrites counts the batch's keys as written and refuses the batch if
+// one of them is over the per-key limit.
+func (db *DB) touchWrites(b *Batch, limit uint32) error {
+	for i := range b.entries {
+		if c := db.hot.Touch(b.entries[i].Key); limit > 0 && c > limit {
+			db.stats.hotKeyRejects.Add(1)
+			return fmt.Errorf("%w: %q (about %d accesses per %v, limit %d)",
+				iface.ErrHotKey, b.entries[i].Key, c/2, db.opts.HotKeyWindow, limit)
+		}
+	}
+	return nil
 }
 
 // finishInsert notes that one writer of g has inserted, and publishes every

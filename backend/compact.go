@@ -238,9 +238,9 @@ func (db *DB) compactOnce() (bool, error) {
 	db.mu.Lock()
 	for _, in := range inputs {
 		for _, h := range in {
-			if db.busy[h.meta.ID] {
+			if db.busy[h.meta.ID] || db.current != v {
 				db.mu.Unlock()
-				return false, nil // another compaction took it meanwhile
+				return false, nil // another compaction took it, or the plan is stale
 			}
 		}
 	}

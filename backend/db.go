@@ -40,6 +40,7 @@ import (
 	"sync/atomic"
 
 	"github.com/nokv/nokv/iface"
+	"github.com/nokv/nokv/internal/hotkey"
 	"github.com/nokv/nokv/manifest"
 	"github.com/nokv/nokv/sstable"
 )
@@ -99,6 +100,7 @@ type DB struct {
 	lastVersion atomic.Uint64 // newest version visible to readers
 
 	snaps snapshotList
+	hot   *hotkey.Tracker
 
 	flushCh   chan struct{}
 	compactCh chan struct{}
@@ -152,6 +154,7 @@ func Open(dir string, opts *Options) (db *DB, err error) {
 	}
 	db.cond = sync.NewCond(&db.mu)
 	db.snaps.init()
+	db.hot = hotkey.New(o.HotKeyTopN, o.HotKeyWindow)
 	d := db
 	defer func() {
 		if r := recover(); r != nil {

@@ -22,6 +22,7 @@ const (
 	mSetFuture                    // set key with an expiry far in the future
 	mDelete                       // delete key
 	mBatch                        // apply sub (sets and deletes) atomically
+	mParallel                     // apply the batches in sub concurrently (their keys are disjoint)
 	mGet                          // read key
 	mIter                         // run iter over the live store
 	mSnap                         // take a snapshot into slot (releasing what was there)
@@ -45,7 +46,7 @@ type metaOp struct {
 	kind metaOpKind
 	key  string
 	val  metaVal
-	sub  []metaOp // mBatch: the batch's sets and deletes
+	sub  []metaOp // mBatch: the batch's sets and deletes; mParallel: the batches
 	slot int      // snapshot ops
 	iter *metaIter
 }
@@ -117,6 +118,12 @@ func (op *metaOp) String() string {
 			parts[i] = op.sub[i].String()
 		}
 		return "batch [" + strings.Join(parts, "; ") + "]"
+	case mParallel:
+		parts := make([]string, len(op.sub))
+		for i := range op.sub {
+			parts[i] = op.sub[i].String()
+		}
+		return "parallel {" + strings.Join(parts, " | ") + "}"
 	case mGet:
 		return fmt.Sprintf("get %q", op.key)
 	case mIter:
@@ -234,6 +241,32 @@ func (g *metaGen) iter() *metaIter {
 	return it
 }
 
+// parallel makes 2 to 6 batches with pairwise disjoint keys, so applying
+// them concurrently has one outcome whatever the order.
+func (g *metaGen) parallel() metaOp {
+	op := metaOp{kind: mParallel}
+	used := map[string]bool{}
+	for range 2 + g.rng.IntN(5) {
+		b := metaOp{kind: mBatch}
+		for range 1 + g.rng.IntN(5) {
+			k := g.key()
+			if used[k] {
+				continue
+			}
+			used[k] = true
+			if g.rng.IntN(4) == 0 {
+				b.sub = append(b.sub, metaOp{kind: mDelete, key: k})
+			} else {
+				b.sub = append(b.sub, metaOp{kind: mSet, key: k, val: g.value()})
+			}
+		}
+		if len(b.sub) > 0 {
+			op.sub = append(op.sub, b)
+		}
+	}
+	return op
+}
+
 // genLog generates n operations from seed.
 func genLog(seed uint64, n int) []metaOp {
 	g := &metaGen{rng: rand.New(rand.NewPCG(seed, 0x6d657461))}
@@ -254,6 +287,8 @@ func genLog(seed uint64, n int) []metaOp {
 					op.sub = append(op.sub, metaOp{kind: mSet, key: g.key(), val: g.value()})
 				}
 			}
+		case r < 485:
+			op = g.parallel()
 		case r < 495:
 			op = metaOp{kind: mSetExpired, key: g.key(), val: g.value()}
 		case r < 510:

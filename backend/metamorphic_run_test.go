@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/nokv/nokv/backend"
 	"github.com/nokv/nokv/iface"
@@ -106,6 +107,20 @@ func (e *metaEngine) do(op *metaOp) string {
 		b := backend.NewBatch()
 		addToBatch(b, op)
 		return errLine(db.Apply(b, e.wo))
+	case mParallel:
+		errs := make([]error, len(op.sub))
+		var wg sync.WaitGroup
+		for i := range op.sub {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				b := backend.NewBatch()
+				addToBatch(b, &op.sub[i])
+				errs[i] = db.Apply(b, e.wo)
+			}()
+		}
+		wg.Wait()
+		return errLine(errors.Join(errs...))
 	case mGet:
 		return getLine(db, op.key)
 	case mIter:
@@ -304,7 +319,7 @@ func (m *metaModel) apply(op *metaOp) {
 		m.live[op.key] = string(op.val.bytes())
 	case mSetExpired, mDelete:
 		delete(m.live, op.key)
-	case mBatch:
+	case mBatch, mParallel:
 		for i := range op.sub {
 			m.apply(&op.sub[i])
 		}
@@ -313,7 +328,7 @@ func (m *metaModel) apply(op *metaOp) {
 
 func (m *metaModel) do(op *metaOp) string {
 	switch op.kind {
-	case mSet, mSetExpired, mSetFuture, mDelete, mBatch:
+	case mSet, mSetExpired, mSetFuture, mDelete, mBatch, mParallel:
 		m.apply(op)
 		return ""
 	case mGet:

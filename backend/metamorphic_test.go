@@ -190,7 +190,7 @@ func shrinkLog(ops []metaOp, fails func([]metaOp) bool, deadline time.Time) []me
 		}
 	}
 	for i := 0; i < len(ops) && time.Now().Before(deadline); i++ {
-		if ops[i].kind != mBatch {
+		if ops[i].kind != mBatch && ops[i].kind != mParallel {
 			continue
 		}
 		for j := 0; j < len(ops[i].sub) && len(ops[i].sub) > 1 && time.Now().Before(deadline); {

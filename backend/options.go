@@ -72,6 +72,17 @@ type Options struct {
 	// default 100µs, negative disables.
 	WriteBatchWait time.Duration
 
+	// HotKeyTopN is how many of the most written and read keys Stats
+	// reports; default 16.
+	HotKeyTopN int
+	// HotKeyWindow is the decay period of key access counts: a count is
+	// halved every window; default 10s.
+	HotKeyWindow time.Duration
+	// WriteHotKeyLimit, when positive, refuses (with iface.ErrHotKey) a
+	// batch writing a key whose decayed write-and-read count exceeds it.
+	// Off by default.
+	WriteHotKeyLimit uint32
+
 	// SyncWrites makes every write durable before it returns, as if each
 	// write asked for Sync; default false.
 	SyncWrites bool
@@ -130,6 +141,12 @@ func (o *Options) EnsureDefaults() *Options {
 	}
 	if o.WriteBatchWait == 0 {
 		o.WriteBatchWait = 100 * time.Microsecond
+	}
+	if o.HotKeyTopN <= 0 {
+		o.HotKeyTopN = 16
+	}
+	if o.HotKeyWindow <= 0 {
+		o.HotKeyWindow = 10 * time.Second
 	}
 	if o.L0StopWritesThreshold <= 0 {
 		o.L0StopWritesThreshold = 24

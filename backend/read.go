@@ -3,6 +3,7 @@ package backend
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/nokv/nokv/iface"
@@ -21,6 +22,9 @@ func (db *DB) getAt(key []byte, version uint64) ([]byte, error) {
 		version = db.lastVersion.Load()
 	}
 	db.stats.gets.Add(1)
+	if rand.Uint32()&7 == 0 { // one read in eight counts toward hot keys
+		db.hot.TryTouch(key)
+	}
 	ik := iface.MakeKey(make([]byte, 0, len(key)+iface.TrailerLen), key, version)
 	if _, v, ok := rs.mem.m.Get(ik); ok {
 		return db.resolve(key, v)

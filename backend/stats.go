@@ -1,12 +1,18 @@
 package backend
 
 import (
+	"expvar"
+	"fmt"
 	"sync/atomic"
 	"time"
+
+	"github.com/nokv/nokv/iface"
+	"github.com/nokv/nokv/internal/hotkey"
 )
 
 type stats struct {
 	writes, batches, gets, groups atomic.Int64
+	hotKeyRejects                 atomic.Int64
 	walBytes, walSyncs            atomic.Int64
 	flushes, flushBytes           atomic.Int64
 	flushNanos                    atomic.Int64
@@ -48,6 +54,8 @@ type Stats struct {
 	Snapshots          int
 	BlockCacheHits     uint64 // of the default table format's cache
 	BlockCacheMisses   uint64
+	HotKeys            []HotKey // most accessed keys, hottest first
+	HotKeyRejects      int64    // writes refused by WriteHotKeyLimit
 	BackgroundError    string
 }
 
@@ -71,6 +79,8 @@ func (db *DB) Stats() Stats {
 		CompactionTime:     time.Duration(db.stats.compactNanos.Load()),
 		WriteStalls:        db.stats.stalls.Load(),
 		WriteStallTime:     time.Duration(db.stats.stallNanos.Load()),
+		HotKeys:            hotKeys(db.hot.Top()),
+		HotKeyRejects:      db.stats.hotKeyRejects.Load(),
 	}
 	db.mu.RLock()
 	s.Memtables = 1 + len(db.imm)
@@ -97,4 +107,31 @@ func (db *DB) Stats() Stats {
 	s.Snapshots = len(db.snaps.live)
 	db.snaps.mu.Unlock()
 	return s
+}
+
+// HotKey is a frequently accessed key. Count is a decayed count of writes
+// and sampled reads: halved every HotKeyWindow, so a key touched steadily
+// settles near twice its per-window rate.
+type HotKey struct {
+	Key   []byte
+	Count uint32
+}
+
+func hotKeys(kc []hotkey.KeyCount) []HotKey {
+	out := make([]HotKey, len(kc))
+	for i, k := range kc {
+		out[i] = HotKey{Key: k.Key, Count: k.Count}
+	}
+	return out
+}
+
+// PublishExpvar publishes the DB's Stats under name in the process's expvar
+// registry (served at /debug/vars by net/http's default mux), computed
+// afresh on every read. It fails if the name is taken.
+func (db *DB) PublishExpvar(name string) error {
+	if expvar.Get(name) != nil {
+		return fmt.Errorf("%w: expvar %q is already published", iface.ErrInvalidArgument, name)
+	}
+	expvar.Publish(name, expvar.Func(func() any { return db.Stats() }))
+	return nil
 }

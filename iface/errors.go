@@ -23,6 +23,9 @@ var (
 	ErrReadOnly = errors.New("nokv: read-only after background error")
 	// ErrFull: a memtable has no room for the entry (the caller rotates it).
 	ErrFull = errors.New("nokv: memtable full")
+	// ErrHotKey: a write was refused because its key is written more often
+	// than the configured per-key limit allows.
+	ErrHotKey = errors.New("nokv: key written too often")
 )
 
 // CorruptionError names where damage was found. errors.Is(err, ErrCorruption)
