@@ -79,6 +79,22 @@ func writeStats(w io.Writer, st nokv.Stats, du usage) {
 		st.Flushes, humanBytes(st.FlushBytes), st.FlushTime, st.Compactions, st.TrivialMoves,
 		humanBytes(st.CompactionBytesIn), humanBytes(st.CompactionBytesOut), st.CompactionTime)
 	fmt.Fprintf(w, "                  %d write stalls (%v)\n", st.WriteStalls, st.WriteStallTime)
+	if st.CommitGroups > 0 {
+		fmt.Fprintf(w, "commit groups:    %d (%.1f batches each)\n", st.CommitGroups, float64(st.Batches)/float64(st.CommitGroups))
+	}
+	if total := st.BlockCacheHits + st.BlockCacheMisses; total > 0 {
+		fmt.Fprintf(w, "block cache:      %.1f%% hits (%d of %d)\n", 100*float64(st.BlockCacheHits)/float64(total), st.BlockCacheHits, total)
+	}
+	if len(st.HotKeys) > 0 {
+		fmt.Fprintf(w, "hot keys:        ")
+		for i, k := range st.HotKeys {
+			if i == 5 {
+				break
+			}
+			fmt.Fprintf(w, " %q (%d)", k.Key, k.Count)
+		}
+		fmt.Fprintln(w)
+	}
 	if st.BackgroundError != "" {
 		fmt.Fprintf(w, "background error: %s\n", st.BackgroundError)
 	}
