@@ -7,8 +7,10 @@ import (
 )
 
 // mergingIter merges child iterators into one stream in Compare order, in
-// either direction, with a binary heap of the children that are valid. An
-// internal key lives in at most one child, so no duplicates are dropped.
+// either direction, with a binary heap of the children that are valid.
+// Children are ordered newest first. An internal key lives in one child; if
+// two ever held it, ties are broken by age (the newer child first going
+// forward, last going backward) so the order is deterministic.
 type mergingIter struct {
 	iters []iface.Iterator
 	heap  []int // indices into iters; heap[0] is the current child
@@ -23,7 +25,14 @@ func newMergingIter(iters []iface.Iterator) *mergingIter {
 }
 
 func (m *mergingIter) less(a, b int) bool {
-	c := iface.Compare(m.iters[m.heap[a]].Key(), m.iters[m.heap[b]].Key())
+	ia, ib := m.heap[a], m.heap[b]
+	c := iface.Compare(m.iters[ia].Key(), m.iters[ib].Key())
+	if c == 0 {
+		if m.dir > 0 {
+			return ia < ib
+		}
+		return ia > ib
+	}
 	if m.dir > 0 {
 		return c < 0
 	}
