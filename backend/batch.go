@@ -17,6 +17,16 @@ type Batch struct {
 	arena   []byte // keys and values, copied in
 	size    int64  // estimate of the memtable bytes the batch needs
 	version uint64 // 0: assigned at commit
+	guards  []guard
+}
+
+// guard makes a batch entry conditional (engine-internal: value-log GC
+// rewrites a value only if no write replaced it meanwhile). The entry is
+// written only if, when its commit group is logged, the newest entry of
+// the key has this version and this stored value.
+type guard struct {
+	version uint64
+	stored  []byte
 }
 
 // entryOverhead is the memtable bytes an entry costs beyond its key and
@@ -47,6 +57,13 @@ func (b *Batch) SetWithExpiry(key, value []byte, expiresAt uint64) {
 	b.add(iface.KindSet, key, value, expiresAt)
 }
 
+// setIfUnchanged adds a guarded write (see guard). A batch with guards
+// must hold only guarded writes.
+func (b *Batch) setIfUnchanged(key, value []byte, expiresAt, version uint64, stored []byte) {
+	b.add(iface.KindSet, key, value, expiresAt)
+	b.guards = append(b.guards, guard{version: version, stored: append([]byte(nil), stored...)})
+}
+
 // Delete adds a deletion of key.
 func (b *Batch) Delete(key []byte) { b.add(iface.KindDelete, key, nil, 0) }
 
@@ -64,6 +81,7 @@ func (b *Batch) Reset() {
 	b.arena = b.arena[:0]
 	b.size = 0
 	b.version = 0
+	b.guards = b.guards[:0]
 }
 
 // The log record of a commit group is its batches back to back, each:

@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"bytes"
 	"fmt"
 	"runtime"
 	"sync"
@@ -35,6 +36,7 @@ type writer struct {
 	entries []iface.Entry // batch entries after the value store ran
 	mem     *memTable     // the memtable the batch goes into
 	group   *commitGroup
+	skipped bool // every guarded entry failed its guard: nothing written
 	err     error
 	leader  bool          // set when this writer is woken to lead
 	wake    chan struct{} // buffered(1): leadership or "logged"
@@ -83,7 +85,7 @@ func (db *DB) commit(b *Batch, sync bool) error {
 	if lead {
 		db.lead()
 	}
-	if w.err != nil {
+	if w.err != nil || w.skipped {
 		return w.err
 	}
 	if err := db.insert(w.mem, w.version, w.entries); err != nil {
@@ -187,6 +189,16 @@ func (db *DB) logGroup(group []*writer) {
 		fail(err)
 		return
 	}
+	// Guarded batches are checked against the tree as it is after every
+	// earlier group and every earlier writer of this group.
+	var written map[string]bool
+	for _, w := range group {
+		if len(w.batch.guards) > 0 {
+			db.awaitPublished(q.allocVersion)
+			written = make(map[string]bool)
+			break
+		}
+	}
 	// Versions, in queue order; a batch asking for a version that is not
 	// above the last one fails alone.
 	var live []*writer
@@ -196,6 +208,16 @@ func (db *DB) logGroup(group []*writer) {
 		if err := db.touchWrites(w.batch, limit); err != nil {
 			w.err = err
 			continue
+		}
+		if len(w.batch.guards) > 0 {
+			if w.err = db.applyGuards(w, written); w.err != nil || w.skipped {
+				continue
+			}
+		}
+		if written != nil {
+			for _, e := range w.batch.entries {
+				written[string(e.Key)] = true
+			}
 		}
 		v := q.allocVersion + 1
 		if w.batch.version != 0 {
@@ -218,7 +240,7 @@ func (db *DB) logGroup(group []*writer) {
 	// own slice of the (copied) entry headers.
 	q.scratch = q.scratch[:0]
 	for _, w := range live {
-		for _, e := range w.batch.entries {
+		for _, e := range w.batchEntries() {
 			e.Version = w.version
 			q.scratch = append(q.scratch, e)
 		}
@@ -234,7 +256,7 @@ func (db *DB) logGroup(group []*writer) {
 	var need int64
 	off := 0
 	for _, w := range live {
-		n := len(w.batch.entries)
+		n := len(w.batchEntries())
 		w.entries = entries[off : off+n : off+n]
 		off += n
 		db.recBuf = encodeBatch(db.recBuf, w.version, w.entries)
@@ -278,6 +300,52 @@ func (db *DB) logGroup(group []*writer) {
 	q.mu.Unlock()
 	db.stats.writes.Add(int64(len(entries)))
 	db.stats.batches.Add(int64(len(live)))
+}
+
+// batchEntries returns the entries the writer commits: the batch's, or for
+// a guarded batch those whose guard held.
+func (w *writer) batchEntries() []iface.Entry {
+	if w.entries != nil {
+		return w.entries
+	}
+	return w.batch.entries
+}
+
+// awaitPublished waits until every version up to v is visible, so lookups
+// see every logged write. Writers insert without the leader's lock, so this
+// finishes in microseconds.
+func (db *DB) awaitPublished(v uint64) {
+	for db.lastVersion.Load() < v {
+		runtime.Gosched()
+	}
+}
+
+// applyGuards keeps the guarded entries whose key still has the expected
+// newest entry and that no earlier writer of the group writes; it marks the
+// writer skipped when none is left.
+func (db *DB) applyGuards(w *writer, written map[string]bool) error {
+	rs := db.acquire()
+	defer rs.v.unref()
+	var keep []iface.Entry
+	for i, e := range w.batch.entries {
+		g := w.batch.guards[i]
+		if written[string(e.Key)] {
+			continue
+		}
+		ik, stored, ok, err := db.lookup(rs, e.Key, iface.MaxVersion)
+		if err != nil {
+			return err
+		}
+		if ok && iface.Version(ik) == g.version && bytes.Equal(stored, g.stored) {
+			keep = append(keep, e)
+		}
+	}
+	if len(keep) == 0 {
+		w.skipped = true
+		return nil
+	}
+	w.entries = keep
+	return nil
 }
 
 // touchWrites counts the batch's keys as written and refuses the batch if

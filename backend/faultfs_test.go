@@ -97,6 +97,13 @@ func (f *faultFS) check(op vfs.Op, name string) error {
 	return nil
 }
 
+// faults returns how many operations have failed so far.
+func (f *faultFS) faults() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.hits)
+}
+
 func (f *faultFS) forget(name string) {
 	f.mu.Lock()
 	delete(f.lost, name)

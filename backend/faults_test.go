@@ -108,11 +108,19 @@ func faultOptions(fs vfs.FS, background bool) *backend.Options {
 	return o
 }
 
-// faultBatch is a batch of the workload and whether it was acknowledged.
+// faultBatch is a batch of the workload and what became of it.
 type faultBatch struct {
 	cb    crashBatch
-	acked bool
+	state batchState
 }
+
+type batchState int
+
+const (
+	batchAcked  batchState = iota // acknowledged, or found after a reopen
+	batchMaybe                    // failed, and nothing has settled it yet
+	batchAbsent                   // failed, and must have left no trace
+)
 
 // faultRun is what one run of the workload did and what it broke.
 type faultRun struct {
@@ -140,7 +148,7 @@ func (r *faultRun) failed(what string, err error) {
 func (r *faultRun) liveModel() model {
 	m := model{}
 	for _, b := range r.batches {
-		if b.acked {
+		if b.state == batchAcked {
 			b.cb.apply(m)
 		}
 	}
@@ -176,9 +184,14 @@ func runFaultWorkload(fs *faultFS, fault error, background bool, seed uint64) *f
 				r.failed("close", err)
 				return r
 			}
-			if err := damageTails(fs.inner); err != nil {
-				r.violate("damaging the tails: %v", err)
-				return r
+			// A crash cuts only the append in progress; after a failed
+			// write the engine appends nothing more to that file, so damage
+			// the tails only while no fault has happened.
+			if fs.faults() == 0 {
+				if err := damageTails(fs.inner); err != nil {
+					r.violate("damaging the tails: %v", err)
+					return r
+				}
 			}
 			fs.setPhase("reopen")
 			if db, err = backend.Open("/db", faultOptions(fs, background)); err != nil {
@@ -186,15 +199,26 @@ func runFaultWorkload(fs *faultFS, fault error, background bool, seed uint64) *f
 				r.failed("reopen", err)
 				return r
 			}
+			if !r.settle(db) {
+				return r
+			}
 		}
 		fs.setPhase("write")
 		cb, b := makeBatch(rng, i)
 		if err := db.Apply(b, &backend.WriteOptions{Sync: true}); err != nil {
 			r.failed("write", err)
-			r.batches = append(r.batches, faultBatch{cb: cb})
+			r.batches = append(r.batches, faultBatch{cb: cb, state: batchMaybe})
 			continue
 		}
-		r.batches = append(r.batches, faultBatch{cb: cb, acked: true})
+		// A write this DB failed and then followed by an acknowledged one
+		// must have left no trace (a store that kept taking writes after a
+		// failed log write or fsync would break this).
+		for j := range r.batches {
+			if r.batches[j].state == batchMaybe {
+				r.batches[j].state = batchAbsent
+			}
+		}
+		r.batches = append(r.batches, faultBatch{cb: cb, state: batchAcked})
 		switch {
 		case i%15 == 14:
 			fs.setPhase("flush")
@@ -331,7 +355,7 @@ func verifyAfterFaults(fs *faultFS, r *faultRun, crash bool) {
 	if err := db.Close(); err != nil {
 		r.violate("close after reopen: %v", err)
 	}
-	if !matchesSomeOutcome(got, r.batches) {
+	if matchOutcome(got, r.batches) < 0 {
 		r.violate("after reopen the store holds neither the acknowledged batches nor them plus whole failed ones at the end: %s",
 			diffModels(got, r.liveModel()))
 	}
@@ -340,34 +364,71 @@ func verifyAfterFaults(fs *faultFS, r *faultRun, crash bool) {
 	}
 }
 
-// matchesSomeOutcome reports whether got is the result of the acknowledged
-// batches plus some subset of the failed batches that no acknowledged batch
-// followed (a failed batch followed by an acknowledged one must be absent).
-func matchesSomeOutcome(got model, batches []faultBatch) bool {
-	lastAcked := -1
+// matchOutcome returns the first subset (as a bit mask over the unsettled
+// failed batches, in order) that, applied in place with the acknowledged
+// batches, yields got; -1 if none does.
+func matchOutcome(got model, batches []faultBatch) int {
+	var maybe []int
 	for i, b := range batches {
-		if b.acked {
-			lastAcked = i
+		if b.state == batchMaybe {
+			maybe = append(maybe, i)
 		}
 	}
-	var tail []int
-	for i := lastAcked + 1; i < len(batches); i++ {
-		tail = append(tail, i)
-	}
-	for mask := 0; mask < 1<<len(tail); mask++ {
+	for mask := 0; mask < 1<<len(maybe); mask++ {
 		m := model{}
 		for i, b := range batches {
-			if b.acked {
+			if b.state == batchAcked {
 				b.cb.apply(m)
-			} else if j := slices.Index(tail, i); j >= 0 && mask&(1<<j) != 0 {
+			} else if j := slices.Index(maybe, i); j >= 0 && mask&(1<<j) != 0 {
 				b.cb.apply(m)
 			}
 		}
 		if equalModels(got, m) {
-			return true
+			return mask
 		}
 	}
-	return false
+	return -1
+}
+
+// settle reads a reopened store and decides, from what it holds, which
+// failed batches of the previous session survived. It reports false (and
+// why) when that cannot be done.
+func (r *faultRun) settle(db *backend.DB) bool {
+	it, err := db.NewIterator(nil)
+	if err != nil {
+		r.failed("new iterator", err)
+		return false
+	}
+	got := model{}
+	for ok := it.First(); ok; ok = it.Next() {
+		v, err := it.Value()
+		if err != nil {
+			break // Close reports it
+		}
+		got[string(it.Key())] = string(v)
+	}
+	if err := it.Close(); err != nil {
+		r.failed("scan after reopen", err)
+		return false
+	}
+	mask := matchOutcome(got, r.batches)
+	if mask < 0 {
+		r.violate("after the reopen the store holds neither the acknowledged batches nor them plus whole failed ones: %s",
+			diffModels(got, r.liveModel()))
+		return false
+	}
+	j := 0
+	for i := range r.batches {
+		if r.batches[i].state != batchMaybe {
+			continue
+		}
+		r.batches[i].state = batchAbsent
+		if mask&(1<<j) != 0 {
+			r.batches[i].state = batchAcked
+		}
+		j++
+	}
+	return true
 }
 
 // faultClass names where an operation happened, for choosing injection
@@ -397,11 +458,11 @@ var requiredFaultClasses = []string{
 	"open lock lock", "open list dir", "open create manifest", "open rename CURRENT",
 	"write write log", "write sync log",
 	"flush create table", "flush write table", "flush sync table", "flush sync-dir dir",
-	"flush write manifest", "flush sync manifest", "flush remove log",
+	"flush write manifest", "flush sync manifest", "write remove log",
 	"flush create CURRENT", "flush rename CURRENT", "flush remove manifest",
 	"compact read table", "compact create table", "compact write manifest", "compact remove table",
 	"read read table",
-	"reopen open manifest", "reopen open-append manifest", "reopen read log", "reopen truncate log",
+	"reopen read manifest", "reopen open-append manifest", "reopen read log", "reopen truncate log",
 	"reopen truncate manifest", "reopen open table", "reopen read table",
 	"close sync log", "close close log",
 }
@@ -430,6 +491,14 @@ func TestFaultsAcrossWorkload(t *testing.T) {
 	for _, fo := range ops {
 		c := faultClass(fo)
 		classes[c] = append(classes[c], fo.n)
+	}
+	if testing.Verbose() {
+		var names []string
+		for c, ns := range classes {
+			names = append(names, fmt.Sprintf("%s (%d)", c, len(ns)))
+		}
+		sort.Strings(names)
+		t.Logf("%d operations in %d classes:\n  %s", len(ops), len(classes), strings.Join(names, "\n  "))
 	}
 	for _, c := range requiredFaultClasses {
 		if len(classes[c]) == 0 {
@@ -506,4 +575,52 @@ func formatHits(hit map[string]int) string {
 		fmt.Fprintf(&b, "  %-32s %d\n", k, hit[k])
 	}
 	return b.String()
+}
+
+var faultsBackground = flag.Int("faults.bg", 0, "fault test with background work: runs (default 40, 10 with -short)")
+
+// TestFaultsWithBackgroundWork runs the workload with background flushes and
+// compactions, so faults also hit the flush and compaction loops (which put
+// the store into the read-only state) while writers wait for room. The
+// operations no longer come in a fixed order, so the fault points are drawn
+// at random (seeded) over the length of a run, in every mode.
+func TestFaultsWithBackgroundWork(t *testing.T) {
+	const seed = 9
+	dry := newFaultFS(vfs.NewMem(), nil, seed)
+	if r := runFaultWorkload(dry, syscall.EIO, true, seed); r.failures > 0 || len(r.violations) > 0 {
+		t.Fatalf("the workload fails without faults: %v", r.violations)
+	}
+	total := dry.n
+	runs := *faultsBackground
+	if runs == 0 {
+		runs = 40
+		if testing.Short() {
+			runs = 10
+		}
+	}
+	rng := rand.New(rand.NewPCG(seed, 1))
+	hit := map[string]int{}
+	for k := range runs {
+		mode := faultModes[k%len(faultModes)]
+		i := 1 + rng.Int64N(total)
+		crash := rng.IntN(2) == 0
+		fs := newFaultFS(vfs.NewMem(), mode.rule(i), seed)
+		fs.partial = mode.partial
+		r := runFaultWorkload(fs, mode.fault, true, seed)
+		fs.setRule(nil)
+		verifyAfterFaults(fs, r, crash)
+		if len(fs.hits) > 0 {
+			hit[faultClass(fs.hits[0])]++
+		}
+		if len(r.violations) > 0 {
+			where := "no operation"
+			if len(fs.hits) > 0 {
+				h := fs.hits[0]
+				where = fmt.Sprintf("op %d (%s %s, phase %s)", h.n, h.op, h.name, h.phase)
+			}
+			t.Fatalf("run %d: mode %s from %s, crash %v, %d batches (%d failures):\n  %s",
+				k, mode.name, where, crash, len(r.batches), r.failures, strings.Join(r.violations, "\n  "))
+		}
+	}
+	t.Logf("%d runs over about %d operations; first fault by class:\n%s", runs, total, formatHits(hit))
 }

@@ -25,25 +25,35 @@ func (db *DB) getAt(key []byte, version uint64) ([]byte, error) {
 	if rand.Uint32()&7 == 0 { // one read in eight counts toward hot keys
 		db.hot.TryTouch(key)
 	}
+	_, stored, ok, err := db.lookup(rs, key, version)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%q: %w", key, iface.ErrNotFound)
+	}
+	return db.resolve(key, stored)
+}
+
+// lookup finds the newest entry of key at or below version in rs: its
+// internal key and stored value (which may alias memtable memory).
+func (db *DB) lookup(rs readState, key []byte, version uint64) (ikey, stored []byte, ok bool, err error) {
 	ik := iface.MakeKey(make([]byte, 0, len(key)+iface.TrailerLen), key, version)
-	if _, v, ok := rs.mem.m.Get(ik); ok {
-		return db.resolve(key, v)
+	if k, v, ok := rs.mem.m.Get(ik); ok {
+		return k, v, true, nil
 	}
 	for i := len(rs.imm) - 1; i >= 0; i-- {
-		if _, v, ok := rs.imm[i].m.Get(ik); ok {
-			return db.resolve(key, v)
+		if k, v, ok := rs.imm[i].m.Get(ik); ok {
+			return k, v, true, nil
 		}
 	}
 	for _, h := range rs.v.levels[0] {
 		if bytes.Compare(key, iface.UserKey(h.meta.Smallest)) < 0 || bytes.Compare(key, iface.UserKey(h.meta.Largest)) > 0 {
 			continue
 		}
-		_, v, ok, err := h.t.Get(ik)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			return db.resolve(key, v)
+		k, v, ok, err := h.t.Get(ik)
+		if err != nil || ok {
+			return k, v, ok, err
 		}
 	}
 	for _, l := range rs.v.levels[1:] {
@@ -51,15 +61,12 @@ func (db *DB) getAt(key []byte, version uint64) ([]byte, error) {
 		if h == nil {
 			continue
 		}
-		_, v, ok, err := h.t.Get(ik)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			return db.resolve(key, v)
+		k, v, ok, err := h.t.Get(ik)
+		if err != nil || ok {
+			return k, v, ok, err
 		}
 	}
-	return nil, fmt.Errorf("%q: %w", key, iface.ErrNotFound)
+	return nil, nil, false, nil
 }
 
 // resolve turns a stored value into the user's value.
