@@ -168,7 +168,7 @@ func TestCrashAtRandomInstants(t *testing.T) {
 		// can be drawn from the whole run, and half the time from the rarer
 		// flush, compaction and manifest operations.
 		var all int64
-		var rareOps, metaOps []int64
+		var rareOps, metaOps, currentOps []int64
 		var dmu sync.Mutex
 		dry := vfs.NewMem()
 		dobs := vfs.NewErrorFS(dry, vfs.InjectorFunc(func(op vfs.Op, name string) error {
@@ -179,8 +179,11 @@ func TestCrashAtRandomInstants(t *testing.T) {
 				if !strings.HasSuffix(name, ".wal") {
 					rareOps = append(rareOps, all)
 				}
-				if strings.Contains(name, "MANIFEST") || strings.Contains(name, "CURRENT") {
+				if strings.Contains(name, "MANIFEST") {
 					metaOps = append(metaOps, all)
+				}
+				if strings.Contains(name, "CURRENT") {
+					currentOps = append(currentOps, all)
 				}
 			}
 			return nil
@@ -190,12 +193,12 @@ func TestCrashAtRandomInstants(t *testing.T) {
 			db.Close()
 		}
 		dmu.Lock() // the closed store's goroutines are done; take the counts
-		total, rare, meta := all, rareOps, metaOps
+		total, rare, meta, cur := all, rareOps, metaOps, currentOps
 		dmu.Unlock()
 		rng := rand.New(rand.NewPCG(seed, 99))
 		pick := rand.New(rand.NewPCG(seed, 42))
 		crashAt := 1 + pick.Int64N(max(total, 1))
-		switch pick.IntN(3) {
+		switch pick.IntN(4) {
 		case 1:
 			if len(rare) > 0 {
 				crashAt = rare[pick.IntN(len(rare))]
@@ -203,6 +206,10 @@ func TestCrashAtRandomInstants(t *testing.T) {
 		case 2:
 			if len(meta) > 0 {
 				crashAt = meta[pick.IntN(len(meta))]
+			}
+		case 3:
+			if len(cur) > 0 {
+				crashAt = cur[pick.IntN(len(cur))]
 			}
 		}
 
