@@ -103,6 +103,9 @@ func writeState(w io.Writer, s *State) {
 	fmt.Fprintf(w, "log checkpoint: segment %d, offset %d\n", s.LogCheckpoint.Segment, s.LogCheckpoint.Offset)
 	fmt.Fprintf(w, "next file number: %d\n", s.NextFileNum)
 	fmt.Fprintf(w, "last version: %d\n", s.LastVersion)
+	if s.ValueLogHead != (iface.ValuePtr{}) {
+		fmt.Fprintf(w, "value-log head: segment %d offset %d\n", s.ValueLogHead.Segment, s.ValueLogHead.Offset)
+	}
 	fmt.Fprintf(w, "tables: %d\n", s.NumTables())
 	for level, tables := range s.Levels {
 		if len(tables) == 0 {

@@ -67,7 +67,7 @@
 //	                      uvarint n | smallest (n) | uvarint m | largest (m) |
 //	                      entries | deletions | min version | max version
 //	                      (uvarints)
-//	 7   value-log head   reserved: segment and offset of the value log's head
+//	 7   value-log head   segment, offset (uvarints): values before it have pointers in tables
 //	 8   vlog segment     reserved: a live value-log segment added
 //	 9   vlog segment     reserved: a value-log segment dropped (GC)
 //	10   region           reserved: a region descriptor (id, start key, end

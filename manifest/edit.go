@@ -45,6 +45,11 @@ type Edit struct {
 	AddTables []TableEntry
 	// DeleteTables lists tables to remove.
 	DeleteTables []TableRef
+	// ValueLogHead, if set, records the value log's head as of the data the
+	// tables hold: every value before it has its pointer in a table, so
+	// value-log GC may work on the segments below its segment. It never
+	// moves backwards.
+	ValueLogHead *iface.ValuePtr
 }
 
 // Field tags of the edit encoding (see the package documentation).
@@ -55,13 +60,13 @@ const (
 	tagLastVersion   = 4
 	tagDeleteTable   = 5
 	tagAddTable      = 6
+	tagValueLogHead  = 7
 	// tagLast is the largest tag this build reads.
-	tagLast = tagAddTable
+	tagLast = tagValueLogHead
 )
 
 // reservedTags names the tags set aside for later formats.
 var reservedTags = map[uint64]string{
-	7:  "value-log head",
 	8:  "value-log segment added",
 	9:  "value-log segment dropped",
 	10: "region descriptor",
@@ -71,7 +76,7 @@ var reservedTags = map[uint64]string{
 // IsEmpty reports whether e changes nothing.
 func (e *Edit) IsEmpty() bool {
 	return len(e.Components) == 0 && e.LogCheckpoint == nil && e.NextFileNum == 0 &&
-		e.LastVersion == 0 && len(e.AddTables) == 0 && len(e.DeleteTables) == 0
+		e.LastVersion == 0 && len(e.AddTables) == 0 && len(e.DeleteTables) == 0 && e.ValueLogHead == nil
 }
 
 // Encode appends the encoding of e to dst and returns it. The encoding is
@@ -118,6 +123,11 @@ func (e *Edit) Encode(dst []byte) []byte {
 		body = binary.AppendUvarint(body, m.MinVersion)
 		body = binary.AppendUvarint(body, m.MaxVersion)
 		dst = appendField(dst, tagAddTable, body)
+	}
+	if h := e.ValueLogHead; h != nil {
+		body = binary.AppendUvarint(body[:0], uint64(h.Segment))
+		body = binary.AppendUvarint(body, uint64(h.Offset))
+		dst = appendField(dst, tagValueLogHead, body)
 	}
 	return dst
 }
@@ -205,6 +215,13 @@ func DecodeEdit(b []byte) (*Edit, error) {
 			a.Meta.MinVersion = body.uvarint("min version")
 			a.Meta.MaxVersion = body.uvarint("max version")
 			e.AddTables = append(e.AddTables, a)
+		case tagValueLogHead:
+			seg := body.uvarint("value-log head segment")
+			off := body.uvarint("value-log head offset")
+			if seg > 1<<32-1 || off > 1<<32-1 {
+				return nil, corruptEdit(start, "value-log head %d:%d out of range", seg, off)
+			}
+			e.ValueLogHead = &iface.ValuePtr{Segment: uint32(seg), Offset: uint32(off)}
 		}
 		if body.err != nil {
 			return nil, body.err

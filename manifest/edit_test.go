@@ -27,6 +27,7 @@ func fullEdit() *Edit {
 		LogCheckpoint: &iface.LogPosition{Segment: 7, Offset: 4096},
 		NextFileNum:   42,
 		LastVersion:   math.MaxUint64,
+		ValueLogHead:  &iface.ValuePtr{Segment: 1<<32 - 1, Offset: 12345},
 		AddTables:     []TableEntry{{Level: 0, Meta: meta(5, "a", "m")}, {Level: 3, Meta: meta(6, "n", "z")}},
 		DeleteTables:  []TableRef{{Level: 1, ID: 2}, {Level: 15, ID: math.MaxUint64}},
 	}
@@ -171,7 +172,7 @@ func TestDecodeEditUnknownTag(t *testing.T) {
 	for _, tc := range []struct {
 		tag  uint64
 		want string
-	}{{40, "unknown field tag 40"}, {10, "field tag 10 (region descriptor)"}, {7, "value-log head"}} {
+	}{{40, "unknown field tag 40"}, {10, "field tag 10 (region descriptor)"}, {9, "value-log segment dropped"}} {
 		b := appendField(fullEdit().Encode(nil), tc.tag, []byte{1, 2, 3})
 		_, err := DecodeEdit(b)
 		if err == nil || !errors.Is(err, iface.ErrIncompatible) || !errors.Is(err, iface.ErrCorruption) {

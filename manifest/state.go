@@ -33,6 +33,9 @@ type State struct {
 	NextFileNum uint64
 	// LastVersion is the largest version known to be committed.
 	LastVersion uint64
+	// ValueLogHead is the value-log position every table's pointers are
+	// below (see Edit.ValueLogHead); zero if none was recorded.
+	ValueLogHead iface.ValuePtr
 	// Components maps component kinds to the names of the on-disk formats
 	// the store was written with. Nil when none is recorded.
 	Components map[string]string
@@ -89,6 +92,9 @@ func (s *State) Apply(e *Edit) error {
 	}
 	s.NextFileNum = max(s.NextFileNum, e.NextFileNum)
 	s.LastVersion = max(s.LastVersion, e.LastVersion)
+	if h := e.ValueLogHead; h != nil && headLess(s.ValueLogHead, *h) {
+		s.ValueLogHead = iface.ValuePtr{Segment: h.Segment, Offset: h.Offset}
+	}
 	return nil
 }
 
@@ -240,6 +246,10 @@ func (s *State) Snapshot() *Edit {
 		NextFileNum: s.NextFileNum,
 		LastVersion: s.LastVersion,
 	}
+	if s.ValueLogHead != (iface.ValuePtr{}) {
+		h := s.ValueLogHead
+		e.ValueLogHead = &h
+	}
 	if s.LogCheckpoint != (iface.LogPosition{}) {
 		cp := s.LogCheckpoint
 		e.LogCheckpoint = &cp
@@ -264,5 +274,10 @@ func (s *State) NumTables() int {
 // isEmpty reports whether s is the state of a freshly created store.
 func (s *State) isEmpty() bool {
 	return len(s.Levels) == 0 && s.LogCheckpoint == (iface.LogPosition{}) &&
-		s.NextFileNum == 0 && s.LastVersion == 0 && len(s.Components) == 0
+		s.NextFileNum == 0 && s.LastVersion == 0 && len(s.Components) == 0 && s.ValueLogHead == (iface.ValuePtr{})
+}
+
+// headLess orders value-log positions.
+func headLess(a, b iface.ValuePtr) bool {
+	return a.Segment < b.Segment || (a.Segment == b.Segment && a.Offset < b.Offset)
 }
