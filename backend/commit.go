@@ -247,6 +247,7 @@ func (db *DB) logGroup(group []*writer) {
 	}
 	entries := make([]iface.Entry, len(q.scratch))
 	copy(entries, q.scratch)
+	head := db.vlogHead() // values of this group go after it
 	if err := db.vs.Write(entries); err != nil {
 		db.setBgErr(fmt.Errorf("value store write: %w", err))
 		fail(err)
@@ -262,7 +263,7 @@ func (db *DB) logGroup(group []*writer) {
 		db.recBuf = encodeBatch(db.recBuf, w.version, w.entries)
 		need += w.batch.size
 	}
-	mem, err := db.makeRoom(need)
+	mem, err := db.makeRoom(need, head)
 	if err != nil {
 		fail(err)
 		return

@@ -52,6 +52,9 @@ type memTable struct {
 	logStart iface.LogPosition
 	reserved atomic.Int64 // bytes promised to committed groups (>= what m holds)
 	inflight atomic.Int32 // writers whose batch is logged but not yet inserted
+	// vlogEnd is the value-log head when the memtable stopped taking
+	// writes: every value its pointers reach lies before it.
+	vlogEnd iface.ValuePtr
 }
 
 // readState is what a reader needs: the memtables and the table version,
@@ -72,6 +75,11 @@ type DB struct {
 	manifest *manifest.Manifest
 	log      iface.Log
 	vs       iface.ValueStore
+	gc       iface.ValueLogGC // vs, if it separates values; else nil
+	// gcHorizon is the value-log segment below which every pointer is in a
+	// table (not only in the log), so GC may collect those segments.
+	gcHorizon atomic.Uint32
+	gcMu      sync.Mutex // one GC cycle at a time
 
 	// commits is the commit pipeline (commit.go).
 	commits commitQueue
@@ -104,6 +112,7 @@ type DB struct {
 
 	flushCh   chan struct{}
 	compactCh chan struct{}
+	quit      chan struct{} // closed by Close
 	bgWG      sync.WaitGroup
 
 	stats stats
@@ -151,6 +160,7 @@ func Open(dir string, opts *Options) (db *DB, err error) {
 		busy:      make(map[uint64]bool),
 		flushCh:   make(chan struct{}, 1),
 		compactCh: make(chan struct{}, 1),
+		quit:      make(chan struct{}),
 	}
 	db.cond = sync.NewCond(&db.mu)
 	db.snaps.init()
@@ -172,6 +182,10 @@ func Open(dir string, opts *Options) (db *DB, err error) {
 		db.bgWG.Add(2)
 		go db.flushLoop()
 		go db.compactLoop()
+		if db.gc != nil && o.ValueLogGCInterval > 0 {
+			db.bgWG.Add(1)
+			go db.gcLoop()
+		}
 		db.maybeScheduleFlush()
 		db.maybeScheduleCompaction()
 	}
@@ -192,7 +206,9 @@ func (db *DB) load() error {
 		return fmt.Errorf("nokv: open value store: %w", err)
 	}
 	db.vs = vs
+	db.gc, _ = vs.(iface.ValueLogGC)
 	state := m.State()
+	db.gcHorizon.Store(state.ValueLogHead.Segment)
 	if err := db.checkComponents(state.Components); err != nil {
 		return err
 	}
@@ -243,10 +259,15 @@ func (db *DB) load() error {
 			if err != nil {
 				return fmt.Errorf("log segment %d offset %d: %w", pos.Segment, pos.Offset, err)
 			}
+			if db.danglingPointer(es) {
+				// The value log lost this unsynced write's value in a crash,
+				// so the write was never durable: the log ends here.
+				return errReplayEnd
+			}
 			entries, rest = es, r
 			need += int64(len(es)) * entryOverhead
 		}
-		if db.mem.m.Len() > 0 && db.mem.reserved.Load()+need > o.MemtableSize {
+		if db.mem.reserved.Load()+need > o.MemtableSize { // also when empty: a group larger than a memtable gets its own
 			db.imm = append(db.imm, db.mem)
 			db.mem = db.newMemTable(need, pos)
 		}
@@ -263,7 +284,7 @@ func (db *DB) load() error {
 		db.mem.reserved.Add(need)
 		return nil
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, errReplayEnd) {
 		return fmt.Errorf("nokv: replay log of %s: %w", db.dir, err)
 	}
 	db.commits.allocVersion = db.lastVersion.Load()
@@ -276,6 +297,7 @@ func (db *DB) load() error {
 		if err != nil {
 			return fmt.Errorf("nokv: rotate log after replay: %w", err)
 		}
+		db.mem.vlogEnd = db.vlogHead()
 		db.imm = append(db.imm, db.mem)
 		db.mem = db.newMemTable(0, iface.LogPosition{Segment: seg})
 	}
@@ -286,6 +308,35 @@ func (db *DB) load() error {
 		}
 	}
 	return nil
+}
+
+// errReplayEnd stops log replay early without an error.
+var errReplayEnd = errors.New("end of durable log")
+
+// danglingPointer reports whether an entry points past what the value log
+// holds.
+func (db *DB) danglingPointer(es []iface.Entry) bool {
+	if db.gc == nil {
+		return false
+	}
+	for i := range es {
+		if es[i].Kind == iface.KindPointer {
+			p, err := iface.DecodeValuePtr(es[i].Value)
+			if err != nil || !db.gc.Contains(p) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// vlogHead returns the value log's head, or the zero pointer if values stay
+// inline.
+func (db *DB) vlogHead() iface.ValuePtr {
+	if db.gc == nil {
+		return iface.ValuePtr{}
+	}
+	return db.gc.Head()
 }
 
 // checkComponents compares the on-disk components recorded in the manifest
@@ -408,6 +459,7 @@ func (db *DB) Close() error {
 	db.closing = true
 	db.cond.Broadcast()
 	db.mu.Unlock()
+	close(db.quit)
 	db.wake()
 	db.bgWG.Wait()
 

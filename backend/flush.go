@@ -89,6 +89,10 @@ func (db *DB) flushOne() error {
 		NextFileNum:   db.nextFile.Load(),
 		LastVersion:   db.lastVersion.Load(),
 	}
+	if db.gc != nil && mt.vlogEnd != (iface.ValuePtr{}) {
+		head := mt.vlogEnd
+		edit.ValueLogHead = &head
+	}
 	var bytes int64
 	for _, h := range outs {
 		edit.AddTables = append(edit.AddTables, manifest.TableEntry{Level: 0, Meta: h.meta})
@@ -104,6 +108,9 @@ func (db *DB) flushOne() error {
 	db.cond.Broadcast()
 	db.mu.Unlock()
 	db.releaseSeg.Store(next.Segment)
+	if edit.ValueLogHead != nil {
+		db.gcHorizon.Store(edit.ValueLogHead.Segment)
+	}
 	db.vs.AddDiscard(f.discard)
 	db.stats.flushes.Add(1)
 	db.stats.flushBytes.Add(bytes)
@@ -160,6 +167,7 @@ func (db *DB) Flush() error {
 			db.setBgErr(fmt.Errorf("log rotate: %w", err))
 			return err
 		}
+		db.mem.vlogEnd = db.vlogHead()
 		db.imm = append(db.imm, db.mem)
 		db.mem = db.newMemTable(0, iface.LogPosition{Segment: seg})
 	}

@@ -32,6 +32,7 @@ type IterOptions struct {
 type Iterator struct {
 	db      *DB
 	rs      readState
+	unpin   func() // releases the value-log pin, if any
 	it      iface.Iterator
 	version uint64
 	now     uint64
@@ -69,6 +70,12 @@ func (db *DB) newIterator(o *IterOptions, version uint64) (*Iterator, error) {
 	if closing {
 		return nil, iface.ErrClosed
 	}
+	// Pin the value log before capturing the read state: GC must not remove
+	// a segment this iterator's pointers may reach.
+	unpin := func() {}
+	if db.gc != nil {
+		unpin = db.gc.Pin()
+	}
 	rs := db.acquire()
 	if version == 0 {
 		version = db.lastVersion.Load()
@@ -86,7 +93,7 @@ func (db *DB) newIterator(o *IterOptions, version uint64) (*Iterator, error) {
 			iters = append(iters, newLevelIter(l))
 		}
 	}
-	it := &Iterator{db: db, rs: rs, it: newMergingIter(iters), version: version, now: uint64(time.Now().Unix())}
+	it := &Iterator{db: db, rs: rs, unpin: unpin, it: newMergingIter(iters), version: version, now: uint64(time.Now().Unix())}
 	if o != nil {
 		it.all = o.AllVersions
 		it.lower, it.upper = o.LowerBound, o.UpperBound
@@ -342,6 +349,7 @@ func (it *Iterator) Close() error {
 	err := it.it.Close()
 	it.it = nil
 	it.rs.v.unref()
+	it.unpin()
 	it.valid = false
 	if it.err != nil {
 		return it.err

@@ -49,6 +49,17 @@ type Options struct {
 	// separate values; default 1 KiB.
 	ValueThreshold int
 
+	// ValueLogGCInterval is how often background value-log GC looks for a
+	// segment to collect; default 1 minute, negative disables it (GC then
+	// runs only through DB.RunValueLogGC). Ignored for inline values.
+	ValueLogGCInterval time.Duration
+	// ValueLogGCRatio is the share of garbage from which a segment is
+	// collected in the background; default 0.5.
+	ValueLogGCRatio float64
+	// ValueLogGCRate caps the bytes per second background GC rewrites;
+	// default 64 MiB/s.
+	ValueLogGCRate int64
+
 	// CompactionPolicy picks compactions; default leveled.
 	CompactionPolicy iface.CompactionPolicy
 	// L0StopWritesThreshold stalls writes while L0 holds this many tables;
@@ -129,6 +140,15 @@ func (o *Options) EnsureDefaults() *Options {
 	}
 	if o.ValueThreshold <= 0 {
 		o.ValueThreshold = 1 << 10
+	}
+	if o.ValueLogGCInterval == 0 {
+		o.ValueLogGCInterval = time.Minute
+	}
+	if o.ValueLogGCRatio <= 0 || o.ValueLogGCRatio > 1 {
+		o.ValueLogGCRatio = 0.5
+	}
+	if o.ValueLogGCRate <= 0 {
+		o.ValueLogGCRate = 64 << 20
 	}
 	if o.CompactionPolicy == nil {
 		o.CompactionPolicy = defaultPolicy()

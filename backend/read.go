@@ -17,7 +17,7 @@ func (db *DB) Get(key []byte) ([]byte, error) {
 
 func (db *DB) getAt(key []byte, version uint64) ([]byte, error) {
 	rs := db.acquire()
-	defer rs.v.unref()
+	defer func() { rs.v.unref() }()
 	if version == 0 {
 		version = db.lastVersion.Load()
 	}
@@ -32,7 +32,18 @@ func (db *DB) getAt(key []byte, version uint64) ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("%q: %w", key, iface.ErrNotFound)
 	}
-	return db.resolve(key, stored)
+	v, err := db.resolve(key, stored)
+	if err != nil && db.gc != nil {
+		// Value-log GC may have moved the value and removed its segment
+		// between the lookup and the read (Gets take no pin); the move is
+		// visible by then, so one fresh lookup finds it.
+		rs.v.unref()
+		rs = db.acquire()
+		if _, stored2, ok, err2 := db.lookup(rs, key, version); err2 == nil && ok && !bytes.Equal(stored2, stored) {
+			return db.resolve(key, stored2)
+		}
+	}
+	return v, err
 }
 
 // lookup finds the newest entry of key at or below version in rs: its

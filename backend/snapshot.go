@@ -1,8 +1,11 @@
 package backend
 
 import (
+	"fmt"
 	"sort"
 	"sync"
+
+	"github.com/nokv/nokv/iface"
 )
 
 // Snapshot is a consistent, read-only view of the store at one version.
@@ -11,12 +14,16 @@ import (
 type Snapshot struct {
 	db      *DB
 	version uint64
+	unpin   func() // the value-log pin that keeps old values readable
 	once    sync.Once
 }
 
 // NewSnapshot returns a snapshot at the newest committed version.
 func (db *DB) NewSnapshot() *Snapshot {
-	s := &Snapshot{db: db}
+	s := &Snapshot{db: db, unpin: func() {}}
+	if db.gc != nil {
+		s.unpin = db.gc.Pin()
+	}
 	db.snaps.mu.Lock()
 	s.version = db.lastVersion.Load()
 	db.snaps.live[s.version]++
@@ -28,15 +35,28 @@ func (db *DB) NewSnapshot() *Snapshot {
 func (s *Snapshot) Version() uint64 { return s.version }
 
 // Get reads key as of the snapshot.
-func (s *Snapshot) Get(key []byte) ([]byte, error) { return s.db.getAt(key, s.version) }
+func (s *Snapshot) Get(key []byte) ([]byte, error) {
+	if s.version == 0 {
+		// A snapshot of an empty store (getAt reads version 0 as "newest").
+		return nil, fmt.Errorf("%q: %w", key, iface.ErrNotFound)
+	}
+	return s.db.getAt(key, s.version)
+}
 
 // NewIterator iterates over the snapshot.
 func (s *Snapshot) NewIterator(o *IterOptions) (*Iterator, error) {
-	return s.db.newIterator(o, s.version)
+	it, err := s.db.newIterator(o, s.version)
+	if err == nil && s.version == 0 {
+		// A snapshot of an empty store sees nothing, not the newest data
+		// (newIterator reads version 0 as "newest"; versions start at 1).
+		it.version = 0
+	}
+	return it, err
 }
 
-// Release lets compaction drop the versions only this snapshot could see.
-// Iterators made from the snapshot stay usable.
+// Release lets compaction drop the versions only this snapshot could see,
+// and value-log GC remove the segments only it could reach. Iterators made
+// from the snapshot stay usable (they hold their own pins).
 func (s *Snapshot) Release() {
 	s.once.Do(func() {
 		s.db.snaps.mu.Lock()
@@ -44,6 +64,7 @@ func (s *Snapshot) Release() {
 			delete(s.db.snaps.live, s.version)
 		}
 		s.db.snaps.mu.Unlock()
+		s.unpin()
 	})
 }
 

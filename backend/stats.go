@@ -13,6 +13,7 @@ import (
 type stats struct {
 	writes, batches, gets, groups atomic.Int64
 	hotKeyRejects                 atomic.Int64
+	vlogGCs, vlogGCBytes          atomic.Int64
 	walBytes, walSyncs            atomic.Int64
 	flushes, flushBytes           atomic.Int64
 	flushNanos                    atomic.Int64
@@ -56,6 +57,8 @@ type Stats struct {
 	BlockCacheMisses   uint64
 	HotKeys            []HotKey // most accessed keys, hottest first
 	HotKeyRejects      int64    // writes refused by WriteHotKeyLimit
+	ValueLogGCs        int64    // value-log segments collected
+	ValueLogGCBytes    int64    // live value bytes GC rewrote
 	BackgroundError    string
 }
 
@@ -81,6 +84,8 @@ func (db *DB) Stats() Stats {
 		WriteStallTime:     time.Duration(db.stats.stallNanos.Load()),
 		HotKeys:            hotKeys(db.hot.Top()),
 		HotKeyRejects:      db.stats.hotKeyRejects.Load(),
+		ValueLogGCs:        db.stats.vlogGCs.Load(),
+		ValueLogGCBytes:    db.stats.vlogGCBytes.Load(),
 	}
 	db.mu.RLock()
 	s.Memtables = 1 + len(db.imm)

@@ -52,8 +52,10 @@ func (db *DB) writable() error {
 // makeRoom makes sure the active memtable can take need more bytes,
 // rotating it (and the log segment with it) when it cannot, and stalling
 // while too many memtables wait for flush or L0 holds too many tables. It
-// returns the memtable the bytes go to. Called with writeMu held.
-func (db *DB) makeRoom(need int64) (*memTable, error) {
+// returns the memtable the bytes go to. head is the value-log head before
+// the writes' values (the end of what a rotated memtable points to). Called
+// with writeMu held.
+func (db *DB) makeRoom(need int64, head iface.ValuePtr) (*memTable, error) {
 	if seg := db.releaseSeg.Load(); seg > 0 {
 		if err := db.log.Release(seg); err != nil {
 			db.opts.Logger.Warn("releasing log segments", "below", seg, "err", err)
@@ -115,6 +117,7 @@ func (db *DB) makeRoom(need int64) (*memTable, error) {
 			db.mu.Lock()
 			return nil, err
 		}
+		db.mem.vlogEnd = head
 		db.imm = append(db.imm, db.mem)
 		db.mem = db.newMemTable(need, iface.LogPosition{Segment: seg})
 		db.cond.Broadcast()

@@ -48,3 +48,29 @@ type ValueStoreOptions struct {
 
 // NewValueStore opens (creating if needed) a value store.
 type NewValueStore func(ValueStoreOptions) (ValueStore, error)
+
+// ValueLogGC is the extra power of a value store that separates values into
+// segments and can collect them (vlog.Store has it; the inline store does
+// not). The engine discovers it by type assertion and drives GC: it picks a
+// segment, looks up every record's key in the tree, rewrites the live ones
+// through its write path and then removes the segment.
+type ValueLogGC interface {
+	// Head returns the position the next value will be written at (Len 0).
+	Head() ValuePtr
+	// Pin keeps every segment that exists now readable until release is
+	// called, even if RemoveSegment removes it meanwhile. Readers that may
+	// follow old pointers (iterators, snapshots) hold a pin.
+	Pin() (release func())
+	// PickForGC returns the sealed segment numbered below below with the
+	// most garbage, if its garbage ratio is at least minRatio.
+	PickForGC(minRatio float64, below uint32) (seg uint32, ok bool)
+	// IterateSegment calls fn for every record of seg, in order. The slices
+	// are valid only during the call.
+	IterateSegment(seg uint32, fn func(key []byte, version, expiresAt uint64, ptr ValuePtr, value []byte) error) error
+	// RemoveSegment removes seg once no pin taken before the call is held.
+	RemoveSegment(seg uint32) error
+	// Contains reports whether ptr lies within the store's durable records
+	// (a bounds check, no I/O). Log replay stops at a pointer that fails it:
+	// that write was never synced and its value was lost in a crash.
+	Contains(ptr ValuePtr) bool
+}

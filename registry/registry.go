@@ -16,6 +16,7 @@ import (
 	"github.com/nokv/nokv/iface"
 	"github.com/nokv/nokv/memtable/btree"
 	"github.com/nokv/nokv/memtable/skiplist"
+	"github.com/nokv/nokv/vlog"
 	"github.com/nokv/nokv/vlog/inline"
 )
 
@@ -64,6 +65,7 @@ func Builtin() *Registry {
 	r.RegisterMemtable("btree", btree.New)
 	r.RegisterCompaction("leveled", func() iface.CompactionPolicy { return leveled.New(leveled.Options{}) })
 	r.RegisterValueStore(inline.Name, inline.New)
+	r.RegisterValueStore("vlog", vlog.New)
 	r.defaults = Config{Memtable: "skiplist", Compaction: "leveled", ValueStore: inline.Name}
 	return r
 }

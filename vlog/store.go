@@ -285,3 +285,5 @@ func (s *Store) errSegmentMissing(ptr iface.ValuePtr) error {
 	return iface.Corruptf(s.path(segmentName(ptr.Segment)), int64(ptr.Offset),
 		"value pointer into segment %d, which does not exist (removed or never written)", ptr.Segment)
 }
+
+var _ iface.ValueLogGC = (*Store)(nil)
