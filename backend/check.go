@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"bytes"
 	"fmt"
 	"path/filepath"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/nokv/nokv/manifest"
 	"github.com/nokv/nokv/sstable"
 	"github.com/nokv/nokv/vfs"
+	"github.com/nokv/nokv/vlog"
 	"github.com/nokv/nokv/wal"
 )
 
@@ -64,6 +66,9 @@ func Check(dir string, opts *Options) []error {
 			}
 		}
 	}
+	if state.Components["valuestore"] == vlog.Name {
+		problems = append(problems, checkValueLog(fs, o.TableFormat, dir, state)...)
+	}
 	names, err := fs.List(dir)
 	if err != nil {
 		return append(problems, err)
@@ -107,4 +112,89 @@ func checkTable(fs vfs.FS, format iface.TableFormat, dir string, meta iface.Tabl
 			p.Entries, iface.UserKey(p.Smallest), iface.UserKey(p.Largest), meta.Entries, iface.UserKey(meta.Smallest), iface.UserKey(meta.Largest))
 	}
 	return nil
+}
+
+// checkValueLog verifies every value-log record and that the newest version
+// of every key, if it is a pointer, resolves. The newest version is the last
+// one in the write-ahead log past the checkpoint, else the newest in the
+// tables. (Older versions may point into segments GC has collected: no
+// reader can reach them once the store is closed.)
+func checkValueLog(fs vfs.FS, format iface.TableFormat, dir string, state *manifest.State) []error {
+	vdir := filepath.Join(dir, "vlog")
+	if err := vlog.Verify(fs, vdir); err != nil {
+		return []error{err}
+	}
+	vs, err := vlog.OpenReadOnly(fs, vdir)
+	if err != nil {
+		return []error{fmt.Errorf("open value log: %w", err)}
+	}
+	defer vs.Close()
+	var problems []error
+	var buf []byte
+	resolve := func(uk []byte, stored []byte) {
+		kind, _, payload, err := iface.DecodeValue(stored)
+		if err != nil || kind != iface.KindPointer || len(problems) >= 10 {
+			return
+		}
+		p, err := iface.DecodeValuePtr(payload)
+		if err == nil {
+			buf, err = vs.Read(p, buf[:0])
+		}
+		if err != nil {
+			problems = append(problems, fmt.Errorf("key %q: value pointer %+v does not resolve: %w", uk, p, err))
+		}
+	}
+	// The log's newest entries win over the tables'.
+	inLog := map[string][]byte{}
+	var entries []iface.Entry
+	_ = wal.Read(fs, dir, state.LogCheckpoint, func(_ iface.LogPosition, rec []byte) error {
+		for rest := rec; len(rest) > 0; {
+			_, es, r, err := decodeBatch(rest, entries)
+			if err != nil {
+				return err // reported by wal.Verify or Open
+			}
+			for _, e := range es {
+				inLog[string(e.Key)] = iface.EncodeValue(nil, e.Kind, e.ExpiresAt, e.Value)
+			}
+			entries, rest = es, r
+		}
+		return nil
+	})
+	for k, stored := range inLog {
+		resolve([]byte(k), stored)
+	}
+	var iters []iface.Iterator
+	for l, metas := range state.Levels {
+		for _, meta := range metas {
+			name := tableName(dir, meta.ID)
+			f, err := fs.Open(name)
+			if err != nil {
+				return []error{err}
+			}
+			t, err := format.Open(f, name, meta.ID, meta.Size)
+			if err != nil {
+				return []error{err}
+			}
+			defer t.Close()
+			_ = l
+			iters = append(iters, t.NewIterator())
+		}
+	}
+	it := newMergingIter(iters)
+	defer it.Close()
+	var prev []byte
+	for ok := it.First(); ok && len(problems) < 10; ok = it.Next() {
+		uk := iface.UserKey(it.Key())
+		if prev != nil && bytes.Equal(uk, prev) {
+			continue // an older version
+		}
+		prev = append(prev[:0], uk...)
+		if _, ok := inLog[string(uk)]; !ok {
+			resolve(uk, it.Value())
+		}
+	}
+	if err := it.Err(); err != nil {
+		problems = append(problems, err)
+	}
+	return problems
 }

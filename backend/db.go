@@ -536,3 +536,7 @@ func (db *DB) setBgErr(err error) {
 	db.cond.Broadcast()
 	db.mu.Unlock()
 }
+
+// ValueStore returns the DB's value store (for tools that list value-log
+// segments).
+func (db *DB) ValueStore() iface.ValueStore { return db.vs }

@@ -26,6 +26,7 @@ func smallOptions(fs vfs.FS) *backend.Options {
 		TargetTableSize:  16 << 10,
 		LogSegmentSize:   32 << 10,
 		BlockCacheSize:   1 << 20,
+		ValueThreshold:   64, // so the value log, when chosen, holds most test values
 		Logger:           hclog.NewNullLogger(),
 		CompactionPolicy: leveled.New(leveled.Options{L0Trigger: 2, BaseLevelSize: 64 << 10, LevelMultiplier: 4}),
 	}

@@ -143,20 +143,40 @@ func (l *Log) truncate(path string, size int64) error {
 // numbers are contiguous (a crash during Release may leave a gap among
 // segments that are no longer needed). It is used by `nokv check`.
 func Verify(fs vfs.FS, dir string) error {
+	return Read(fs, dir, iface.LogPosition{}, nil)
+}
+
+// Read calls fn (if not nil) for every record at or after from, in order,
+// without changing any file, and returns damage as Verify does (a torn tail
+// included, after fn has seen every record before it). It suits tools that
+// inspect a closed store.
+func Read(fs vfs.FS, dir string, from iface.LogPosition, fn func(pos iface.LogPosition, rec []byte) error) error {
 	segs, err := listSegments(fs, dir)
 	if err != nil {
-		return fmt.Errorf("wal: verify %s: %w", dir, err)
+		return fmt.Errorf("wal: read %s: %w", dir, err)
 	}
 	var buf []byte
 	for _, s := range segs {
-		if err := verifySegment(fs, filepath.Join(dir, s.name), &buf); err != nil {
+		if s.num < from.Segment {
+			continue
+		}
+		start := int64(0)
+		if s.num == from.Segment {
+			start = from.Offset
+		}
+		var each func(int64, []byte) error
+		if fn != nil {
+			num := s.num
+			each = func(off int64, rec []byte) error { return fn(iface.LogPosition{Segment: num, Offset: off}, rec) }
+		}
+		if err := verifySegment(fs, filepath.Join(dir, s.name), start, &buf, each); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func verifySegment(fs vfs.FS, path string, buf *[]byte) error {
+func verifySegment(fs vfs.FS, path string, start int64, buf *[]byte, fn func(off int64, rec []byte) error) error {
 	f, err := fs.Open(path)
 	if err != nil {
 		return fmt.Errorf("wal: verify: %w", err)
@@ -166,12 +186,20 @@ func verifySegment(fs vfs.FS, path string, buf *[]byte) error {
 	if err != nil {
 		return fmt.Errorf("wal: verify: size of %s: %w", path, err)
 	}
+	if start >= size {
+		return nil
+	}
 	ra := newReadahead(f, *buf)
 	*buf = ra.buf
-	r := record.NewReader(ra, path, size, 0)
+	r := record.NewReader(ra, path, size, start)
 	for {
-		_, _, err := r.Next()
+		rec, off, err := r.Next()
 		if err == nil {
+			if fn != nil {
+				if err := fn(off, rec); err != nil {
+					return err
+				}
+			}
 			continue
 		}
 		if isEOF(err) {
