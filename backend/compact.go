@@ -215,9 +215,57 @@ func (db *DB) Compact() error {
 	}
 }
 
+// CompactAll flushes the memtables and merges every table into the last
+// level in one compaction, dropping every version no snapshot can see and
+// every tombstone with nothing below it. It waits for running compactions
+// to finish first. Afterwards value-log discard statistics are complete, so
+// GC sees all the garbage. It rewrites the whole store: a tool for
+// operators and tests, not for a hot path.
+func (db *DB) CompactAll() error {
+	if err := db.Flush(); err != nil {
+		return err
+	}
+	last := db.opts.CompactionPolicy.NumLevels() - 1
+	db.mu.Lock()
+	for len(db.busy) > 0 && !db.closing && db.bgErr == nil {
+		db.cond.Wait()
+	}
+	db.mu.Unlock()
+	_, err := db.compactWith(func(s *iface.LevelsSnapshot) *iface.CompactionPlan {
+		plan := &iface.CompactionPlan{OutputLevel: last, Reason: "manual: compact all"}
+		n := 0
+		for l, ts := range s.Levels {
+			in := iface.CompactionInput{Level: l}
+			for _, t := range ts {
+				if s.Busy[t.ID] {
+					return nil
+				}
+				in.Tables = append(in.Tables, t.ID)
+				n++
+			}
+			if len(in.Tables) > 0 {
+				plan.Inputs = append(plan.Inputs, in)
+			}
+		}
+		if n == 0 || (len(plan.Inputs) == 1 && plan.Inputs[0].Level == last) && n == 1 {
+			return nil
+		}
+		return plan
+	})
+	if err != nil {
+		db.setBgErr(fmt.Errorf("compaction: %w", err))
+	}
+	return err
+}
+
 // compactOnce asks the policy for a plan and runs it. It reports whether
 // there was one.
 func (db *DB) compactOnce() (bool, error) {
+	return db.compactWith(db.opts.CompactionPolicy.Pick)
+}
+
+// compactWith runs the plan pick returns, if any.
+func (db *DB) compactWith(pick func(*iface.LevelsSnapshot) *iface.CompactionPlan) (bool, error) {
 	db.mu.Lock()
 	v := db.current
 	v.ref()
@@ -227,7 +275,7 @@ func (db *DB) compactOnce() (bool, error) {
 	}
 	db.mu.Unlock()
 	defer v.unref()
-	plan := db.opts.CompactionPolicy.Pick(v.snapshot(busy))
+	plan := pick(v.snapshot(busy))
 	if plan == nil {
 		return false, nil
 	}

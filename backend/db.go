@@ -126,6 +126,9 @@ func Open(dir string, opts *Options) (db *DB, err error) {
 	if opts != nil {
 		o = *opts
 	}
+	// A store opened without a choice of value store gets the one its
+	// manifest records (see load), not the default.
+	chosenVS := o.NewValueStore != nil
 	o.EnsureDefaults()
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -175,7 +178,7 @@ func Open(dir string, opts *Options) (db *DB, err error) {
 			db = nil
 		}
 	}()
-	if err := db.load(); err != nil {
+	if err := db.load(chosenVS); err != nil {
 		return nil, err
 	}
 	if !o.DisableBackgroundWork {
@@ -194,13 +197,18 @@ func Open(dir string, opts *Options) (db *DB, err error) {
 
 // load opens the manifest, the tables, the value store and the log, and
 // replays the log into memtables.
-func (db *DB) load() error {
+func (db *DB) load(chosenVS bool) error {
 	o := &db.opts
 	m, err := manifest.Open(o.FS, db.dir, manifest.Options{MaxSize: o.MaxManifestFileSize})
 	if err != nil {
 		return fmt.Errorf("nokv: open %s: %w", db.dir, err)
 	}
 	db.manifest = m
+	if name := m.State().Components["valuestore"]; !chosenVS && name != "" {
+		if f, ok := builtinValueStores[name]; ok {
+			o.NewValueStore = f
+		}
+	}
 	vs, err := o.NewValueStore(iface.ValueStoreOptions{FS: o.FS, Dir: filepath.Join(db.dir, "vlog"), Threshold: o.ValueThreshold})
 	if err != nil {
 		return fmt.Errorf("nokv: open value store: %w", err)

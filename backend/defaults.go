@@ -5,6 +5,7 @@ import (
 	"github.com/nokv/nokv/iface"
 	"github.com/nokv/nokv/memtable/skiplist"
 	"github.com/nokv/nokv/sstable"
+	"github.com/nokv/nokv/vlog"
 	"github.com/nokv/nokv/vlog/inline"
 	"github.com/nokv/nokv/wal"
 )
@@ -25,5 +26,13 @@ func defaultTableFormat(cacheBytes int64) (iface.TableFormat, *sstable.Cache) {
 }
 
 func defaultValueStore(o iface.ValueStoreOptions) (iface.ValueStore, error) { return inline.New(o) }
+
+// builtinValueStores maps the on-disk format names of the value stores
+// NoKV ships to their factories, so a store reopened without a choice of
+// value store uses the one that wrote it.
+var builtinValueStores = map[string]iface.NewValueStore{
+	inline.Name: inline.New,
+	vlog.Name:   vlog.New,
+}
 
 func defaultPolicy() iface.CompactionPolicy { return leveled.New(leveled.Options{}) }

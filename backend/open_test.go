@@ -13,6 +13,7 @@ import (
 	"github.com/nokv/nokv/backend"
 	"github.com/nokv/nokv/iface"
 	"github.com/nokv/nokv/vfs"
+	"github.com/nokv/nokv/vlog"
 )
 
 func TestOpenFileInsteadOfDir(t *testing.T) {
@@ -157,4 +158,21 @@ func TestCheckFindsFlippedBytes(t *testing.T) {
 			t.Errorf("the store had no %s file to damage: %v", k, kinds)
 		}
 	}
+}
+
+// TestReopenKeepsValueStore: a store written with the value log reopens
+// with it when the options name no value store.
+func TestReopenKeepsValueStore(t *testing.T) {
+	dir := t.TempDir()
+	o := smallOptions(nil)
+	o.NewValueStore = vlog.New
+	db, err := backend.Open(dir, o)
+	must(t, err)
+	must(t, db.Set([]byte("k"), bytes.Repeat([]byte("v"), 2000), nil))
+	must(t, db.Close())
+	db = openTest(t, dir, nil)
+	if name := db.ValueStore().Name(); name != vlog.Name {
+		t.Fatalf("reopened with value store %s", name)
+	}
+	expectGet(t, db, "k", string(bytes.Repeat([]byte("v"), 2000)))
 }

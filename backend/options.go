@@ -43,7 +43,8 @@ type Options struct {
 	// default 8 MiB.
 	TargetTableSize int64
 
-	// NewValueStore opens the value store; default the inline store.
+	// NewValueStore opens the value store; default: the one the store's
+	// manifest records (inline or vlog), else the inline store.
 	NewValueStore iface.NewValueStore
 	// ValueThreshold is the value size from which the value store may
 	// separate values; default 1 KiB.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nokv/nokv/iface"
 	"github.com/nokv/nokv/internal/hotkey"
+	"github.com/nokv/nokv/vlog"
 )
 
 type stats struct {
@@ -57,6 +58,10 @@ type Stats struct {
 	BlockCacheMisses   uint64
 	HotKeys            []HotKey // most accessed keys, hottest first
 	HotKeyRejects      int64    // writes refused by WriteHotKeyLimit
+	ValueLogSegments   int      // value-log segment files (0 for inline values)
+	ValueLogBytes      int64    // bytes in them
+	ValueLogGarbage    int64    // bytes in them known to be garbage
+	ValueLogWritten    int64    // value bytes appended since open
 	ValueLogGCs        int64    // value-log segments collected
 	ValueLogGCBytes    int64    // live value bytes GC rewrote
 	BackgroundError    string
@@ -106,6 +111,10 @@ func (db *DB) Stats() Stats {
 		s.BackgroundError = db.bgErr.Error()
 	}
 	db.mu.RUnlock()
+	if v, ok := db.vs.(*vlog.Store); ok {
+		vst := v.Stats()
+		s.ValueLogSegments, s.ValueLogBytes, s.ValueLogGarbage, s.ValueLogWritten = vst.Segments, vst.Bytes, vst.DiscardBytes, vst.BytesWritten
+	}
 	cs := db.cache.Stats()
 	s.BlockCacheHits, s.BlockCacheMisses = cs.Hits, cs.Misses
 	db.snaps.mu.Lock()

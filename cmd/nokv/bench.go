@@ -75,6 +75,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	workloads := c.fs.String("workloads", "fillrandom,readrandom,scan", "comma-separated `list` of "+strings.Join(workloadNames, ", "))
 	cpuProfile := c.fs.String("cpuprofile", "", "write a CPU profile of the workloads to `file`")
 	prog := c.fs.Bool("progress", false, "draw a progress line on stderr even when it is not a terminal")
+	matrix := addMatrixFlags(c)
 	if code, ok := c.parse(args, 0, 0); !ok {
 		return code
 	}
@@ -111,6 +112,9 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	}
 	if len(cfg.workloads) == 0 {
 		return c.fail("--workloads names no workload")
+	}
+	if *matrix.enabled {
+		return runMatrix(c, cfg, matrix)
 	}
 	return benchMain(c, cfg)
 }
@@ -269,7 +273,7 @@ func engineSummary(st nokv.Stats, userBytes int64, du usage) string {
 	}
 	wamp := "n/a (no writes)"
 	if userBytes > 0 {
-		wamp = fmt.Sprintf("%.2f", float64(st.WALBytes+st.FlushBytes+st.CompactionBytesOut)/float64(userBytes))
+		wamp = fmt.Sprintf("%.2f", float64(st.WALBytes+st.ValueLogWritten+st.FlushBytes+st.CompactionBytesOut)/float64(userBytes))
 	}
 	s := fmt.Sprintf("levels: %s; memtables %d (%s); flushes %d; compactions %d (+%d moves); stalls %d (%v); write-amp %s; disk %s",
 		shape, st.Memtables, humanBytes(st.MemtableBytes), st.Flushes, st.Compactions, st.TrivialMoves,
