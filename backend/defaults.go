@@ -25,7 +25,7 @@ func defaultTableFormat(cacheBytes int64) (iface.TableFormat, *sstable.Cache) {
 	return sstable.New(sstable.Options{Cache: c}), c
 }
 
-func defaultValueStore(o iface.ValueStoreOptions) (iface.ValueStore, error) { return inline.New(o) }
+func defaultValueStore(o iface.ValueStoreOptions) (iface.ValueStore, error) { return vlog.New(o) }
 
 // builtinValueStores maps the on-disk format names of the value stores
 // NoKV ships to their factories, so a store reopened without a choice of

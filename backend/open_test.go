@@ -85,18 +85,36 @@ type otherFormat struct{ iface.ValueStore }
 func (otherFormat) Name() string { return "other/v9" }
 func (otherFormat) Close() error { return nil }
 
-// fillAndFlush makes a store with tables, log segments and a manifest.
+// fillAndFlush makes a store with tables, log segments, a manifest and a
+// value log (values above smallOptions' 64-byte threshold are separated).
 func fillAndFlush(t *testing.T, dir string) {
-	db, err := backend.Open(dir, smallOptions(nil))
+	o := smallOptions(nil)
+	o.NewValueStore = vlog.New
+	db, err := backend.Open(dir, o)
 	must(t, err)
 	for i := 0; i < 3000; i++ {
-		must(t, db.Set(key(i), bytes.Repeat([]byte{byte(i)}, 50), nil))
+		must(t, db.Set(key(i), bytes.Repeat([]byte{byte(i)}, 50+i%100), nil))
 	}
 	must(t, db.Flush())
 	for i := 0; i < 50; i++ {
 		must(t, db.Set(key(i), []byte("tail"), nil))
 	}
 	must(t, db.Close())
+}
+
+// storeFiles lists the files of a store (relative paths), LOCK excepted.
+func storeFiles(t *testing.T, dir string) []string {
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || d.Name() == "LOCK" {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		out = append(out, rel)
+		return err
+	})
+	must(t, err)
+	return out
 }
 
 // TestCheckFindsFlippedBytes flips single bytes in every kind of file and
@@ -108,28 +126,28 @@ func TestCheckFindsFlippedBytes(t *testing.T) {
 	if p := backend.Check(src, smallOptions(nil)); len(p) != 0 {
 		t.Fatalf("fresh store: %v", p)
 	}
-	names, err := os.ReadDir(src)
-	must(t, err)
+	files := storeFiles(t, src)
 	kinds := map[string]bool{}
-	for _, e := range names {
-		name := e.Name()
-		if name == "LOCK" || e.IsDir() {
-			continue
-		}
+	for _, name := range files {
 		data, err := os.ReadFile(filepath.Join(src, name))
 		must(t, err)
-		kind := filepath.Ext(name)
-		if strings.HasPrefix(name, "MANIFEST") || name == "CURRENT" {
-			kind = name[:7]
+		base := filepath.Base(name)
+		kind := filepath.Ext(base)
+		if strings.HasPrefix(base, "MANIFEST") || base == "CURRENT" {
+			kind = base[:7]
+		}
+		if base == "DISCARD" {
+			kind = base
 		}
 		kinds[kind] = true
 		step := max(1, len(data)/60)
 		for off := 0; off < len(data); off += step {
 			dir := t.TempDir()
-			for _, e2 := range names {
-				b, err := os.ReadFile(filepath.Join(src, e2.Name()))
+			must(t, os.MkdirAll(filepath.Join(dir, "vlog"), 0o755))
+			for _, f := range files {
+				b, err := os.ReadFile(filepath.Join(src, f))
 				must(t, err)
-				must(t, os.WriteFile(filepath.Join(dir, e2.Name()), b, 0o644))
+				must(t, os.WriteFile(filepath.Join(dir, f), b, 0o644))
 			}
 			bad := bytes.Clone(data)
 			bad[off] ^= 0x5a
@@ -138,7 +156,7 @@ func TestCheckFindsFlippedBytes(t *testing.T) {
 			if len(problems) == 0 {
 				t.Fatalf("flip of byte %d in %s went unnoticed", off, name)
 			}
-			if !strings.Contains(fmt.Sprint(problems), name) && name != "CURRENT" {
+			if !strings.Contains(fmt.Sprint(problems), base) && base != "CURRENT" {
 				t.Fatalf("flip of byte %d in %s: problems do not name the file: %v", off, name, problems)
 			}
 			func() {
@@ -153,7 +171,7 @@ func TestCheckFindsFlippedBytes(t *testing.T) {
 			}()
 		}
 	}
-	for _, k := range []string{".sst", ".wal", "MANIFES", "CURRENT"} {
+	for _, k := range []string{".sst", ".wal", "MANIFES", "CURRENT", ".vlog"} {
 		if !kinds[k] {
 			t.Errorf("the store had no %s file to damage: %v", k, kinds)
 		}

@@ -44,7 +44,8 @@ type Options struct {
 	TargetTableSize int64
 
 	// NewValueStore opens the value store; default: the one the store's
-	// manifest records (inline or vlog), else the inline store.
+	// manifest records (inline or vlog), else the value log (values of at
+	// least ValueThreshold bytes are separated; smaller ones stay inline).
 	NewValueStore iface.NewValueStore
 	// ValueThreshold is the value size from which the value store may
 	// separate values; default 1 KiB.

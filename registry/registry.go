@@ -66,7 +66,7 @@ func Builtin() *Registry {
 	r.RegisterCompaction("leveled", func() iface.CompactionPolicy { return leveled.New(leveled.Options{}) })
 	r.RegisterValueStore(inline.Name, inline.New)
 	r.RegisterValueStore("vlog", vlog.New)
-	r.defaults = Config{Memtable: "skiplist", Compaction: "leveled", ValueStore: inline.Name}
+	r.defaults = Config{Memtable: "skiplist", Compaction: "leveled", ValueStore: "vlog"}
 	return r
 }
 

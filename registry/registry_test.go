@@ -15,7 +15,7 @@ func TestResolveDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c != (Config{Memtable: "skiplist", Compaction: "leveled", ValueStore: "inline"}) {
+	if c != (Config{Memtable: "skiplist", Compaction: "leveled", ValueStore: "vlog"}) {
 		t.Fatalf("defaults resolved to %v", c)
 	}
 	if o.NewMemtable == nil || o.CompactionPolicy == nil || o.NewValueStore == nil {
