@@ -48,9 +48,9 @@ type matrixRun struct {
 	combo registry.Config
 	cells map[string]matrixCell
 	// Write amplification over the whole run (open to close): from
-	// /proc/self/io write_bytes (every file, value log included) and from
-	// the engine's counters (WAL, flush and compaction output; the engine
-	// has no counter of value-log bytes).
+	// /proc/self/io write_bytes (every file) and from the engine's counters
+	// (WAL, value log, flush and compaction output), the same figure as the
+	// bench summary line.
 	wampIO, wampEngine float64
 	ioOK               bool
 	disk               int64
@@ -89,6 +89,7 @@ func runMatrix(c *command, cfg benchConfig, mf *matrixFlags) int {
 	fmt.Fprintf(c.stderr, "nokv bench --matrix: %d combinations × %d repetitions; workloads %s, %d keys, %d-byte values\n",
 		len(combos), *mf.reps, strings.Join(cfg.workloads, ","), cfg.keys, cfg.valueSize)
 	var runs []matrixRun
+	loadBefore := loadAverage()
 	start := time.Now()
 	for rep := range *mf.reps {
 		for k := range combos {
@@ -103,6 +104,8 @@ func runMatrix(c *command, cfg benchConfig, mf *matrixFlags) int {
 		}
 	}
 	md := matrixMarkdown(cfg, combos, runs, *mf.reps)
+	md += fmt.Sprintf("\nLoad average (1/5/15 min) %s before, %s after; %v in all. Throughput from a busy machine "+
+		"is not comparable with a quiet one's.\n", loadBefore, loadAverage(), time.Since(start).Round(time.Second))
 	svg := matrixSVG(cfg, combos, runs)
 	for name, data := range map[string]string{"matrix.md": md, "matrix.svg": svg} {
 		if err := os.WriteFile(filepath.Join(*mf.out, name), []byte(data), 0o644); err != nil {
@@ -192,7 +195,7 @@ func matrixOne(c *command, cfg benchConfig, reg *registry.Registry, combo regist
 	io1, ioOK1 := readProcWriteBytes()
 	run.userBytes = b.userBytes
 	if b.userBytes > 0 {
-		run.wampEngine = float64(st.WALBytes+st.FlushBytes+st.CompactionBytesOut) / float64(b.userBytes)
+		run.wampEngine = float64(st.WALBytes+st.ValueLogWritten+st.FlushBytes+st.CompactionBytesOut) / float64(b.userBytes)
 		run.ioOK = ioOK0 && ioOK1
 		run.wampIO = float64(io1-io0) / float64(b.userBytes)
 	}
@@ -221,6 +224,20 @@ func readProcWriteBytes() (int64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// loadAverage returns the 1, 5 and 15 minute load averages from
+// /proc/loadavg, or "n/a".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "n/a"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "n/a"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // median returns the median of xs (0 if empty).
@@ -328,9 +345,10 @@ func matrixMarkdown(cfg benchConfig, combos []registry.Config, runs []matrixRun,
 		fmt.Fprintf(&b, " | %s | %.2f | %s |\n", wio, p.wampEngine, humanBytes(int64(p.disk)))
 	}
 	b.WriteString("\nW-amp (write_bytes): bytes this process caused to be written to storage (/proc/self/io, " +
-		"open to close, every file) over the key and value bytes written. W-amp (engine): the engine's own " +
-		"counters, (WAL + flush + compaction output) / user bytes; it leaves out the value log, for which the " +
-		"engine keeps no byte counter. Combinations run one after another in one process.\n")
+		"open to close, every file; charged when a page is dirtied, so page-sized rewrites and files deleted " +
+		"before write-back count) over the key and value bytes written. W-amp (engine): the engine's own " +
+		"counters, (WAL + value log + flush + compaction output) / user bytes. Combinations run one after " +
+		"another in one process, each in a fresh directory.\n")
 	return b.String()
 }
 

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestMain lets the test binary stand in for the harness binary: the
+// harness re-executes itself with childFlag for every run, and under go
+// test "itself" is this binary.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == childFlag {
+		os.Exit(runChild(os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// TestHarnessTiny runs every chain on every engine at the tiny size and
+// checks that it produces its tables and that every figure is there and
+// non-zero. It asserts nothing about speed.
+func TestHarnessTiny(t *testing.T) {
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"--size", "tiny", "--out", out, "--dir", t.TempDir(), "--allow-cgo",
+		"--profile", "nokv:fillrandom"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d\nstderr:\n%s", code, stderr.String())
+	}
+	md := stdout.String()
+	for _, want := range []string{"## Throughput", "## Latency", "## Write amplification", "## Space amplification",
+		"## Memory", "## All figures", "## CPU time per operation", "NoKV ÷ best peer", "| NoKV | Pebble | Pebble tuned | Badger | Badger vlog |"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("results lack %q", want)
+		}
+	}
+	for _, ch := range chains() {
+		for _, w := range ch.workloads {
+			if !strings.Contains(md, "| "+w+" |") {
+				t.Errorf("results have no row for %s", w)
+			}
+		}
+	}
+	if strings.Contains(md, "fail") {
+		t.Errorf("results report failures:\n%s", md)
+	}
+	for _, f := range []string{"results.md", "results.json", "options.md",
+		"profiles/nokv-fillrandom.cpu.pprof", "profiles/nokv-fillrandom.allocs.pprof"} {
+		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s: missing or empty (%v)", f, err)
+		}
+	}
+	opts, _ := os.ReadFile(filepath.Join(out, "options.md"))
+	for _, want := range []string{"MemtableSize = 67108864", "cache_size=8388608", "ValueThreshold = 1024", "SyncWrites = true"} {
+		if !bytes.Contains(opts, []byte(want)) {
+			t.Errorf("options.md lacks %q", want)
+		}
+	}
+
+	raw, err := os.ReadFile(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Results []chainResult `json:"results"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if want := len(engines()) * len(chains()); len(doc.Results) != want {
+		t.Fatalf("%d results, want %d", len(doc.Results), want)
+	}
+	for _, c := range doc.Results {
+		id := c.Engine + "/" + c.Chain
+		if c.Error != "" {
+			t.Errorf("%s: %s", id, c.Error)
+			continue
+		}
+		if c.VMHWM <= 0 || c.RSSAnonPeak <= 0 || c.DiskAlloc <= 0 || c.LiveBytes <= 0 {
+			t.Errorf("%s: memory %d/%d, disk %d, live %d: want all non-zero",
+				id, c.VMHWM, c.RSSAnonPeak, c.DiskAlloc, c.LiveBytes)
+		}
+		if c.ProcIO && (c.WriteBytes <= 0 || c.wamp() <= 0) {
+			t.Errorf("%s: chain wrote %d bytes (w-amp %.2f): want non-zero", id, c.WriteBytes, c.wamp())
+		}
+		for _, w := range c.Workloads {
+			id := id + "/" + w.Name
+			if w.Ops <= 0 || w.opsPerSec() <= 0 || w.mbPerSec() <= 0 || w.CPUSeconds <= 0 {
+				t.Errorf("%s: ops %d, %.0f ops/s, %.2f MB/s, %.3f CPU s: want non-zero", id, w.Ops, w.opsPerSec(), w.mbPerSec(), w.CPUSeconds)
+			}
+			if w.Name != "scan" && (w.P50 <= 0 || w.P99 < w.P50 || w.P999 < w.P99) {
+				t.Errorf("%s: latencies %v/%v/%v: want 0 < p50 <= p99 <= p99.9", id, w.P50, w.P99, w.P999)
+			}
+			// A fill writes fresh files, so it must dirty pages. Later
+			// writes may legitimately show 0: rewriting pages still dirty
+			// (Pebble recycles its WAL files) is not charged again.
+			fill := strings.HasPrefix(w.Name, "fill") || w.Name == "ycsb-load"
+			if c.ProcIO && fill && w.wamp() <= 0 {
+				t.Errorf("%s: wrote %d user bytes but w-amp is %.2f", id, w.UserWrite, w.wamp())
+			}
+		}
+	}
+}
+
+func TestShuffleIsAPermutation(t *testing.T) {
+	for _, n := range []uint64{1, 2, 3, 10, 1000, 4097} {
+		s := newShuffle(n, 7)
+		seen := make([]bool, n)
+		for i := range n {
+			v := s.at(i)
+			if v >= n || seen[v] {
+				t.Fatalf("n=%d: at(%d)=%d repeats or is out of range", n, i, v)
+			}
+			seen[v] = true
+		}
+	}
+}
+
+func TestZipfianSkew(t *testing.T) {
+	const n = 10000
+	z := newZipfian(n, ycsbTheta)
+	rng := rand.New(rand.NewPCG(1, 2))
+	counts := make([]int, n)
+	for range 200000 {
+		v := z.next(rng)
+		if v >= n {
+			t.Fatalf("draw %d out of range", v)
+		}
+		counts[v]++
+	}
+	// With theta 0.99 over 10^4 items, item 0 draws about 10% and the first
+	// 10 items about 30%; the last thousand together well under 5%.
+	head, tail := 0, 0
+	for i := range 10 {
+		head += counts[i]
+	}
+	for i := n - 1000; i < n; i++ {
+		tail += counts[i]
+	}
+	if counts[0] < 15000 || head < 50000 || tail > 10000 {
+		t.Errorf("item 0: %d, first 10: %d, last 1000: %d of 200000: not zipfian", counts[0], head, tail)
+	}
+}
+
+func TestHistQuantiles(t *testing.T) {
+	var h hist
+	for i := int64(1); i <= 100000; i++ {
+		h.add(i)
+	}
+	for _, c := range []struct{ q, want float64 }{{0.5, 50000}, {0.99, 99000}, {0.999, 99900}} {
+		got := float64(h.quantile(c.q))
+		if got < c.want*0.97 || got > c.want*1.03 {
+			t.Errorf("quantile(%v) = %v, want %v within 3%%", c.q, got, c.want)
+		}
+	}
+}
+
+func TestStatMedianAndSpread(t *testing.T) {
+	s := statOf([]float64{10, 30, 20})
+	if s.med != 20 || s.lo != 10 || s.hi != 30 || s.spread() != 0.5 {
+		t.Errorf("stat %+v spread %v", s, s.spread())
+	}
+	if s := statOf([]float64{1, 2, 3, 4}); s.med != 2.5 {
+		t.Errorf("even median %v, want 2.5", s.med)
+	}
+}
+
+func TestPlanAlternatesEngines(t *testing.T) {
+	cfg := config{size: size{Reps: 3}, engines: engines(), chains: chains()[:2]}
+	runs := plan(cfg)
+	if len(runs) != 3*2*len(cfg.engines) {
+		t.Fatalf("%d runs", len(runs))
+	}
+	firsts := map[string]bool{}
+	for i := 0; i < len(runs); i += len(cfg.engines) {
+		firsts[runs[i].engine.name] = true
+	}
+	if len(firsts) < 3 {
+		t.Errorf("the same few engines always run first: %v", firsts)
+	}
+}
