@@ -52,6 +52,8 @@ type Iterator struct {
 	vdone bool
 	err   error
 
+	seekBuf []byte // scratch for internal seek keys
+
 	// reverse-scan scratch
 	bestKey   []byte
 	bestVer   []byte // internal key of the best version
@@ -166,7 +168,8 @@ func (it *Iterator) Next() bool {
 		it.it.SeekGE(iface.MakeKey(nil, it.key, iface.MaxVersion))
 	}
 	// Skip the remaining versions of the current key.
-	for ok := it.it.Valid(); ok && bytes.Equal(iface.UserKey(it.it.Key()), it.key); ok = it.it.Next() {
+	if it.it.Valid() && bytes.Equal(iface.UserKey(it.it.Key()), it.key) {
+		it.skipKey()
 	}
 	return it.findNext()
 }
@@ -199,6 +202,7 @@ func (it *Iterator) visible(kind iface.Kind, exp uint64) bool {
 // internal iterator's position.
 func (it *Iterator) findNext() bool {
 	it.dir, it.valid, it.vdone = 1, false, false
+	newer := 0 // consecutive versions above the read version stepped over
 	for it.it.Valid() {
 		ik := it.it.Key()
 		uk := iface.UserKey(ik)
@@ -206,9 +210,17 @@ func (it *Iterator) findNext() bool {
 			break
 		}
 		if iface.Version(ik) > it.version {
-			it.it.Next()
+			if newer++; newer > skipSteps {
+				// Many newer versions: seek straight to the first visible one.
+				it.seekBuf = iface.MakeKey(it.seekBuf[:0], uk, it.version)
+				it.it.SeekGE(it.seekBuf)
+				newer = 0
+			} else {
+				it.it.Next()
+			}
 			continue
 		}
+		newer = 0
 		kind, exp, payload, err := iface.DecodeValue(it.it.Value())
 		if err != nil {
 			it.err = fmt.Errorf("key %q: %w", uk, err)
@@ -224,11 +236,30 @@ func (it *Iterator) findNext() bool {
 		}
 		// Deleted or expired: skip the key's older versions.
 		it.key = append(it.key[:0], uk...)
-		for ok := it.it.Next(); ok && bytes.Equal(iface.UserKey(it.it.Key()), it.key); ok = it.it.Next() {
-		}
+		it.skipKey()
 	}
 	it.err = it.it.Err()
 	return false
+}
+
+// skipSteps is how many entries of one user key an iterator steps over
+// before it seeks past them instead (a heavily overwritten key can have
+// thousands of versions below the one a scan returns).
+const skipSteps = 8
+
+// skipKey moves the internal iterator past every remaining version of
+// it.key.
+func (it *Iterator) skipKey() {
+	for i := 0; i < skipSteps; i++ {
+		if !it.it.Next() || !bytes.Equal(iface.UserKey(it.it.Key()), it.key) {
+			return
+		}
+	}
+	// Version 0 sorts last among a key's versions.
+	it.seekBuf = iface.MakeKey(it.seekBuf[:0], it.key, 0)
+	if it.it.SeekGE(it.seekBuf) && bytes.Equal(iface.UserKey(it.it.Key()), it.key) {
+		it.it.Next()
+	}
 }
 
 // findPrev settles backward: it walks the versions of each user key from the
@@ -245,7 +276,22 @@ func (it *Iterator) findPrev() bool {
 		}
 		it.bestKey = append(it.bestKey[:0], uk...)
 		found := false
+		steps := 0
 		for ok := true; ok && bytes.Equal(iface.UserKey(it.it.Key()), it.bestKey); ok = it.it.Prev() {
+			if steps++; steps > skipSteps {
+				// Many versions: seek to the newest visible one, then to
+				// the entry before the key.
+				found = false
+				it.seekBuf = iface.MakeKey(it.seekBuf[:0], it.bestKey, it.version)
+				if it.it.SeekGE(it.seekBuf) && bytes.Equal(iface.UserKey(it.it.Key()), it.bestKey) {
+					it.bestValue = append(it.bestValue[:0], it.it.Value()...)
+					it.bestVer = append(it.bestVer[:0], it.it.Key()...)
+					found = true
+				}
+				it.seekBuf = iface.MakeKey(it.seekBuf[:0], it.bestKey, iface.MaxVersion)
+				it.it.SeekLT(it.seekBuf)
+				break
+			}
 			if iface.Version(it.it.Key()) <= it.version {
 				it.bestValue = append(it.bestValue[:0], it.it.Value()...)
 				it.bestVer = append(it.bestVer[:0], it.it.Key()...)
