@@ -13,6 +13,7 @@ import (
 
 	"github.com/nokv/nokv/backend"
 	"github.com/nokv/nokv/compaction/leveled"
+	"github.com/nokv/nokv/compaction/tiered"
 	"github.com/nokv/nokv/iface"
 	"github.com/nokv/nokv/memtable/btree"
 	"github.com/nokv/nokv/memtable/skiplist"
@@ -64,6 +65,7 @@ func Builtin() *Registry {
 	r.RegisterMemtable("skiplist", skiplist.New)
 	r.RegisterMemtable("btree", btree.New)
 	r.RegisterCompaction("leveled", func() iface.CompactionPolicy { return leveled.New(leveled.Options{}) })
+	r.RegisterCompaction("tiered", func() iface.CompactionPolicy { return tiered.New(tiered.Options{}) })
 	r.RegisterValueStore(inline.Name, inline.New)
 	r.RegisterValueStore("vlog", vlog.New)
 	r.defaults = Config{Memtable: "skiplist", Compaction: "leveled", ValueStore: "vlog"}

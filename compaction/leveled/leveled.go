@@ -1,38 +1,121 @@
-// Package leveled is NoKV's default compaction policy: classic leveled
-// compaction. L0 holds overlapping tables straight from flushes; every deeper
-// level holds non-overlapping tables and is allowed ten times the bytes of the
-// level above it.
+// Package leveled is NoKV's default compaction policy: leveled compaction
+// with dynamic level sizes.
 //
-// The policy is a pure function of a metadata snapshot: Pick scores every
-// level (L0 by table count over its trigger, deeper levels by bytes over their
-// target), takes the most urgent level with a score of at least 1 and returns
-// a plan. From L0 it takes every L0 table plus the overlapping tables of L1,
-// so that no newer version stays above an older one. From a deeper level it
-// takes the one table whose overlap with the next level is smallest relative
-// to its own size (least rewriting per byte moved down), plus that overlap.
+// L0 holds overlapping tables straight from flushes, newest first. Every
+// deeper level is one sorted run of non-overlapping tables, and for any user
+// key the data in a shallower level is newer than the data in a deeper one.
 //
-// (The L0 ingest buffer, dynamic level sizes and several compactions at once
-// arrive with the compaction plug-point work.)
+//	L0   [t9][t8][t7][t6]          overlapping, newest first
+//	L1   (empty)                   levels above the base level stay empty
+//	...
+//	L4   [...............]         base level: L0 compacts into it
+//	L5   [........................................]
+//	L6   [.................................................................]
+//	                               last level: holds ~90% of the bytes
+//
+// Level targets are computed from the bottom up (RocksDB's
+// level_compaction_dynamic_level_bytes): the last level L(N-1) is given the
+// size S of the largest level, each level above it a LevelMultiplier-th of
+// the one below, and the base level is the shallowest level whose target
+// still reaches BaseLevelSize (never deeper than the shallowest non-empty
+// level). A small store therefore compacts L0 straight into the last level,
+// and a level is added above the base only when the tree has grown by
+// LevelMultiplier.
+//
+// Pick scores L0 by table count and bytes over their triggers and every level
+// from the base down by compensated bytes over target, orders the levels with
+// a score of at least 1 by priority (a level's score divided by the next
+// level's when that one is over target too) and returns the first plan it can
+// make without touching a busy table. From L0 it takes the oldest tables (up
+// to L0MaxInputs) with the overlapping tables of the base level; from a deeper
+// level, the one table whose overlap with the next level is smallest for its
+// size, with that overlap. docs/compaction.md holds the full rules and the
+// design of the L0 ingest buffer that will sit between L0 and the levels.
+//
+// The policy is a pure function of the snapshot: no I/O, deterministic, safe
+// for concurrent use.
 package leveled
 
 import (
-	"bytes"
 	"fmt"
 
 	"github.com/nokv/nokv/iface"
 )
 
-// Options shape the tree. Zero fields take defaults.
+// Options shape the tree. Zero fields take defaults (EnsureDefaults).
 type Options struct {
-	// NumLevels is the number of levels, L0 included; default 7.
+	// NumLevels is the number of levels, L0 included; default 7, at most 16
+	// (the engine's limit).
 	NumLevels int
 	// L0Trigger is the number of L0 tables that triggers an L0 compaction;
 	// default 4.
 	L0Trigger int
-	// BaseLevelSize is the target size of L1 in bytes; default 64 MiB.
+	// L0TriggerBytes is the L0 size in bytes that triggers an L0 compaction
+	// whatever the table count, for L0 tables larger than usual (large
+	// memtables, ingested tables); default L0Trigger × BaseLevelSize.
+	L0TriggerBytes int64
+	// L0MaxInputs caps the L0 tables one compaction takes (the oldest ones),
+	// so that a backlog is drained in compactions of bounded size; default
+	// 4 × L0Trigger.
+	L0MaxInputs int
+	// BaseLevelSize is the smallest byte target of any level below L0, and
+	// the threshold that places the base level: the base level is the
+	// shallowest level whose dynamic target is at least BaseLevelSize.
+	// With StaticLevels it is the target of L1. Default 256 MiB, about the
+	// size of L0 at its trigger with the engine's 64 MiB memtables, so that
+	// an L0 compaction rewrites about as many base-level bytes as it brings.
 	BaseLevelSize int64
 	// LevelMultiplier is the size ratio between adjacent levels; default 10.
 	LevelMultiplier int
+	// StaticLevels turns dynamic level sizes off: L0 compacts into L1 and
+	// level l (l >= 1) has the target BaseLevelSize × LevelMultiplier^(l-1).
+	// For experiments; default false.
+	StaticLevels bool
+}
+
+// Default values of Options.
+const (
+	DefaultNumLevels       = 7
+	DefaultL0Trigger       = 4
+	DefaultBaseLevelSize   = 256 << 20
+	DefaultLevelMultiplier = 10
+	maxLevels              = 16
+)
+
+// EnsureDefaults replaces zero and out-of-range fields by their defaults.
+func (o *Options) EnsureDefaults() {
+	if o.NumLevels < 2 || o.NumLevels > maxLevels {
+		o.NumLevels = DefaultNumLevels
+	}
+	if o.L0Trigger <= 0 {
+		o.L0Trigger = DefaultL0Trigger
+	}
+	if o.BaseLevelSize <= 0 {
+		o.BaseLevelSize = DefaultBaseLevelSize
+	}
+	if o.L0TriggerBytes <= 0 {
+		o.L0TriggerBytes = mulSat(int64(o.L0Trigger), o.BaseLevelSize)
+	}
+	if o.L0MaxInputs <= 0 {
+		o.L0MaxInputs = 4 * o.L0Trigger
+	}
+	if o.LevelMultiplier <= 1 {
+		o.LevelMultiplier = DefaultLevelMultiplier
+	}
+}
+
+// Validate reports fields that EnsureDefaults would silently replace
+// (negative values, NumLevels outside 2..16, LevelMultiplier of 1).
+func (o *Options) Validate() error {
+	switch {
+	case o.NumLevels != 0 && (o.NumLevels < 2 || o.NumLevels > maxLevels):
+		return fmt.Errorf("%w: leveled NumLevels %d is outside 2..%d", iface.ErrInvalidArgument, o.NumLevels, maxLevels)
+	case o.L0Trigger < 0, o.L0TriggerBytes < 0, o.L0MaxInputs < 0, o.BaseLevelSize < 0:
+		return fmt.Errorf("%w: leveled options must not be negative: %+v", iface.ErrInvalidArgument, *o)
+	case o.LevelMultiplier != 0 && o.LevelMultiplier < 2:
+		return fmt.Errorf("%w: leveled LevelMultiplier %d is below 2", iface.ErrInvalidArgument, o.LevelMultiplier)
+	}
+	return nil
 }
 
 // Leveled is the leveled compaction policy.
@@ -42,20 +125,9 @@ type Leveled struct {
 
 var _ iface.CompactionPolicy = (*Leveled)(nil)
 
-// New returns a leveled policy.
+// New returns a leveled policy; invalid options take their defaults.
 func New(o Options) *Leveled {
-	if o.NumLevels <= 0 {
-		o.NumLevels = 7
-	}
-	if o.L0Trigger <= 0 {
-		o.L0Trigger = 4
-	}
-	if o.BaseLevelSize <= 0 {
-		o.BaseLevelSize = 64 << 20
-	}
-	if o.LevelMultiplier <= 1 {
-		o.LevelMultiplier = 10
-	}
+	o.EnsureDefaults()
 	return &Leveled{opts: o}
 }
 
@@ -65,142 +137,24 @@ func (l *Leveled) Name() string { return "leveled" }
 // NumLevels returns the number of levels the policy shapes.
 func (l *Leveled) NumLevels() int { return l.opts.NumLevels }
 
-// TargetSize returns the byte target of level (level >= 1).
-func (l *Leveled) TargetSize(level int) int64 {
-	t := l.opts.BaseLevelSize
-	for i := 1; i < level; i++ {
-		t *= int64(l.opts.LevelMultiplier)
-	}
-	return t
-}
+// Options returns the options in effect, defaults filled in.
+func (l *Leveled) Options() Options { return l.opts }
 
-// Pick returns the most urgent compaction, or nil.
+// Pick returns the most urgent compaction, or nil if the tree is within
+// bounds or every compaction it needs touches a busy table.
 func (l *Leveled) Pick(s *iface.LevelsSnapshot) *iface.CompactionPlan {
-	best, bestScore := -1, 1.0
-	for lvl := 0; lvl < len(s.Levels) && lvl < l.opts.NumLevels-1; lvl++ {
-		var score float64
+	sh := l.Shape(s)
+	for _, lvl := range sh.candidates() {
+		var plan *iface.CompactionPlan
 		if lvl == 0 {
-			score = float64(len(s.Levels[0])) / float64(l.opts.L0Trigger)
+			plan = l.planL0(s, sh)
 		} else {
-			score = float64(levelBytes(s.Levels[lvl])) / float64(l.TargetSize(lvl))
+			plan = l.planLevel(s, sh, lvl)
 		}
-		if score >= bestScore {
-			if plan := l.planFor(s, lvl); plan != nil {
-				best, bestScore = lvl, score
-			}
+		if plan != nil {
+			plan.Score = sh.Scores[lvl]
+			return plan
 		}
-	}
-	if best < 0 {
-		return nil
-	}
-	plan := l.planFor(s, best)
-	plan.Score = bestScore
-	return plan
-}
-
-func (l *Leveled) planFor(s *iface.LevelsSnapshot, lvl int) *iface.CompactionPlan {
-	next := level(s, lvl+1)
-	if lvl == 0 {
-		if len(s.Levels[0]) == 0 || anyBusy(s, s.Levels[0]) {
-			return nil
-		}
-		lo, hi := keyRange(s.Levels[0])
-		over := overlapping(next, lo, hi)
-		if anyBusy(s, over) {
-			return nil
-		}
-		return &iface.CompactionPlan{
-			Inputs:      []iface.CompactionInput{{Level: 0, Tables: ids(s.Levels[0])}, {Level: 1, Tables: ids(over)}},
-			OutputLevel: 1,
-			Reason:      fmt.Sprintf("L0 has %d tables (trigger %d)", len(s.Levels[0]), l.opts.L0Trigger),
-		}
-	}
-	var (
-		pick     *iface.TableMeta
-		pickOver []iface.TableMeta
-		pickCost float64
-	)
-	for i := range s.Levels[lvl] {
-		t := &s.Levels[lvl][i]
-		if s.Busy[t.ID] {
-			continue
-		}
-		over := overlapping(next, t.Smallest, t.Largest)
-		if anyBusy(s, over) {
-			continue
-		}
-		cost := float64(levelBytes(over)) / float64(max(t.Size, 1))
-		if pick == nil || cost < pickCost {
-			pick, pickOver, pickCost = t, over, cost
-		}
-	}
-	if pick == nil {
-		return nil
-	}
-	return &iface.CompactionPlan{
-		Inputs:      []iface.CompactionInput{{Level: lvl, Tables: []uint64{pick.ID}}, {Level: lvl + 1, Tables: ids(pickOver)}},
-		OutputLevel: lvl + 1,
-		Reason:      fmt.Sprintf("L%d holds %d bytes (target %d)", lvl, levelBytes(s.Levels[lvl]), l.TargetSize(lvl)),
-	}
-}
-
-func level(s *iface.LevelsSnapshot, lvl int) []iface.TableMeta {
-	if lvl < len(s.Levels) {
-		return s.Levels[lvl]
 	}
 	return nil
-}
-
-func levelBytes(ts []iface.TableMeta) int64 {
-	var n int64
-	for _, t := range ts {
-		n += t.Size
-	}
-	return n
-}
-
-func ids(ts []iface.TableMeta) []uint64 {
-	out := make([]uint64, len(ts))
-	for i, t := range ts {
-		out[i] = t.ID
-	}
-	return out
-}
-
-func anyBusy(s *iface.LevelsSnapshot, ts []iface.TableMeta) bool {
-	for _, t := range ts {
-		if s.Busy[t.ID] {
-			return true
-		}
-	}
-	return false
-}
-
-// keyRange returns the smallest and largest internal keys of ts.
-func keyRange(ts []iface.TableMeta) (lo, hi []byte) {
-	for i, t := range ts {
-		if i == 0 || iface.Compare(t.Smallest, lo) < 0 {
-			lo = t.Smallest
-		}
-		if i == 0 || iface.Compare(t.Largest, hi) > 0 {
-			hi = t.Largest
-		}
-	}
-	return lo, hi
-}
-
-// overlapping returns the tables of ts whose user-key range meets the user
-// keys of the internal keys lo and hi.
-// Comparing user keys (not internal keys) keeps every version of a user key
-// in one compaction.
-func overlapping(ts []iface.TableMeta, lo, hi []byte) []iface.TableMeta {
-	lo, hi = iface.UserKey(lo), iface.UserKey(hi)
-	var out []iface.TableMeta
-	for _, t := range ts {
-		if bytes.Compare(iface.UserKey(t.Largest), lo) < 0 || bytes.Compare(iface.UserKey(t.Smallest), hi) > 0 {
-			continue
-		}
-		out = append(out, t)
-	}
-	return out
 }

@@ -1,49 +1,132 @@
 package leveled
 
 import (
+	"fmt"
+	"path/filepath"
+	"strings"
 	"testing"
 
+	"pgregory.net/rapid"
+
+	"github.com/nokv/nokv/compaction/compactiontest"
 	"github.com/nokv/nokv/iface"
 )
 
-func table(id uint64, lo, hi string, size int64) iface.TableMeta {
-	return iface.TableMeta{ID: id, Size: size, Smallest: iface.MakeKey(nil, []byte(lo), 9), Largest: iface.MakeKey(nil, []byte(hi), 1)}
-}
-
-func TestPickL0TakesAllL0AndOverlap(t *testing.T) {
-	p := New(Options{L0Trigger: 2, BaseLevelSize: 1 << 20})
-	s := &iface.LevelsSnapshot{Levels: [][]iface.TableMeta{
-		{table(5, "c", "f", 100), table(4, "a", "d", 100)},
-		{table(1, "a", "b", 100), table(2, "e", "g", 100), table(3, "h", "k", 100)},
-	}}
-	plan := p.Pick(s)
-	if plan == nil || plan.OutputLevel != 1 {
-		t.Fatalf("plan %+v", plan)
+// TestGolden runs the scripts in testdata; go test -rewrite regenerates them.
+func TestGolden(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.txt")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no golden files: %v", err)
 	}
-	if got := plan.Inputs[0].Tables; len(got) != 2 {
-		t.Fatalf("L0 inputs %v", got)
-	}
-	if got := plan.Inputs[1].Tables; len(got) != 2 || got[0] != 1 || got[1] != 2 {
-		t.Fatalf("L1 inputs %v, want [1 2] (h..k does not overlap a..f)", got)
-	}
-	s.Busy = map[uint64]bool{2: true}
-	if plan := p.Pick(s); plan != nil {
-		t.Fatalf("planned over a busy table: %+v", plan)
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) { compactiontest.RunGolden(t, f, runCase) })
 	}
 }
 
-func TestPickDeeperLevelByMinOverlap(t *testing.T) {
-	p := New(Options{L0Trigger: 4, BaseLevelSize: 150})
-	s := &iface.LevelsSnapshot{Levels: [][]iface.TableMeta{
-		nil,
-		{table(1, "a", "c", 100), table(2, "m", "p", 100)},
-		{table(3, "a", "b", 500), table(4, "n", "o", 50)},
-	}}
-	plan := p.Pick(s)
-	if plan == nil || plan.OutputLevel != 2 || plan.Inputs[0].Tables[0] != 2 {
-		t.Fatalf("plan %+v, want table 2 (least overlap) into L2", plan)
+// runCase handles the command "pick" with Options fields as arguments: it
+// prints the shape the policy reads and the plan it makes.
+func runCase(c *compactiontest.Case) (string, error) {
+	if c.Cmd != "pick" {
+		return "", fmt.Errorf("unknown command %q", c.Cmd)
 	}
-	if p.Pick(&iface.LevelsSnapshot{Levels: [][]iface.TableMeta{{table(1, "a", "b", 1)}}}) != nil {
-		t.Fatal("planned a compaction for a tree within bounds")
+	var o Options
+	for _, f := range []struct {
+		key string
+		dst any
+	}{
+		{"NumLevels", &o.NumLevels}, {"L0Trigger", &o.L0Trigger}, {"L0TriggerBytes", &o.L0TriggerBytes},
+		{"L0MaxInputs", &o.L0MaxInputs}, {"BaseLevelSize", &o.BaseLevelSize}, {"LevelMultiplier", &o.LevelMultiplier},
+	} {
+		v, err := c.Int(f.key, 0)
+		if err != nil {
+			return "", err
+		}
+		switch d := f.dst.(type) {
+		case *int:
+			*d = int(v)
+		case *int64:
+			*d = v
+		}
+	}
+	static, err := c.Bool("StaticLevels")
+	if err != nil {
+		return "", err
+	}
+	o.StaticLevels = static
+	if err := o.Validate(); err != nil {
+		return "", err
+	}
+	p := New(o)
+	s, err := compactiontest.ParseShape(c.Input, p.NumLevels())
+	if err != nil {
+		return "", err
+	}
+	plan := p.Pick(s)
+	if err := compactiontest.ValidatePlan(s, p.NumLevels(), plan); err != nil {
+		return "", fmt.Errorf("invalid plan %s: %w", compactiontest.FormatPlan(plan), err)
+	}
+	return formatShape(p.Shape(s)) + "pending: " + compactiontest.FormatSize(p.PendingBytes(s)) + "\n" +
+		compactiontest.FormatPlan(plan), nil
+}
+
+func formatShape(sh Shape) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "base: L%d\nL0: score %.2f\n", sh.Base, sh.Scores[0])
+	for lvl := sh.Base; lvl < len(sh.Targets); lvl++ {
+		fmt.Fprintf(&b, "L%d: target %s, score %.2f", lvl, compactiontest.FormatSize(sh.Targets[lvl]), sh.Scores[lvl])
+		if lvl < len(sh.Targets)-1 && sh.Priorities[lvl] != sh.Scores[lvl] {
+			fmt.Fprintf(&b, ", priority %.2f", sh.Priorities[lvl])
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// TestProperties checks random trees and histories (see
+// compactiontest.RunProperties); once settled, no level may be over bounds.
+func TestProperties(t *testing.T) {
+	compactiontest.RunProperties(t, compactiontest.Properties{
+		New: func(t *rapid.T) iface.CompactionPolicy {
+			return New(Options{
+				NumLevels:       rapid.IntRange(2, 16).Draw(t, "NumLevels"),
+				L0Trigger:       rapid.IntRange(1, 6).Draw(t, "L0Trigger"),
+				L0TriggerBytes:  int64(1) << rapid.IntRange(16, 34).Draw(t, "L0TriggerBytes shift"),
+				L0MaxInputs:     rapid.IntRange(1, 8).Draw(t, "L0MaxInputs"),
+				BaseLevelSize:   int64(1) << rapid.IntRange(16, 32).Draw(t, "BaseLevelSize shift"),
+				LevelMultiplier: rapid.IntRange(2, 12).Draw(t, "LevelMultiplier"),
+				StaticLevels:    rapid.IntRange(0, 4).Draw(t, "StaticLevels") == 0,
+			})
+		},
+		Settled: func(p iface.CompactionPolicy, s *iface.LevelsSnapshot) error {
+			sh := p.(*Leveled).Shape(s)
+			if c := sh.candidates(); len(c) > 0 {
+				return fmt.Errorf("levels %v need a compaction; scores %.2f", c, sh.Scores)
+			}
+			if d := p.(*Leveled).PendingBytes(s); d != 0 {
+				return fmt.Errorf("settled with %d pending bytes", d)
+			}
+			return nil
+		},
+	})
+}
+
+func TestDefaults(t *testing.T) {
+	o := New(Options{}).Options()
+	want := Options{NumLevels: 7, L0Trigger: 4, L0TriggerBytes: 1 << 30, L0MaxInputs: 16, BaseLevelSize: 256 << 20, LevelMultiplier: 10}
+	if o != want {
+		t.Fatalf("defaults %+v, want %+v", o, want)
+	}
+	// The options the engine's tests use keep their meaning.
+	o = New(Options{L0Trigger: 2, BaseLevelSize: 64 << 10, LevelMultiplier: 4}).Options()
+	if o.L0Trigger != 2 || o.BaseLevelSize != 64<<10 || o.LevelMultiplier != 4 || o.L0TriggerBytes != 128<<10 {
+		t.Fatalf("options %+v", o)
+	}
+	for _, bad := range []Options{{NumLevels: 17}, {NumLevels: 1}, {L0Trigger: -1}, {LevelMultiplier: 1}, {BaseLevelSize: -5}} {
+		if err := bad.Validate(); err == nil {
+			t.Errorf("Validate(%+v) = nil", bad)
+		}
+	}
+	if err := (&Options{}).Validate(); err != nil {
+		t.Errorf("Validate(zero) = %v", err)
 	}
 }
