@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/nokv/nokv/iface"
 	"github.com/nokv/nokv/manifest"
@@ -132,9 +133,12 @@ func checkValueLog(fs vfs.FS, format iface.TableFormat, dir string, state *manif
 	var problems []error
 	var buf []byte
 	resolve := func(uk []byte, stored []byte) {
-		kind, _, payload, err := iface.DecodeValue(stored)
+		kind, exp, payload, err := iface.DecodeValue(stored)
 		if err != nil || kind != iface.KindPointer || len(problems) >= 10 {
 			return
+		}
+		if exp != 0 && exp <= uint64(time.Now().Unix()) {
+			return // no reader follows it, and value-log GC drops expired values
 		}
 		p, err := iface.DecodeValuePtr(payload)
 		if err == nil {

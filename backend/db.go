@@ -300,7 +300,8 @@ func (db *DB) load(chosenVS bool) error {
 	// from are released and the next Open replays little. (Without
 	// background work nothing would flush it, and rotating would only leave
 	// an empty segment behind.)
-	if db.mem.m.Len() > 0 && !o.DisableBackgroundWork {
+	stopped := errors.Is(err, errReplayEnd)
+	if (db.mem.m.Len() > 0 && !o.DisableBackgroundWork) || stopped {
 		seg, err := log.Rotate()
 		if err != nil {
 			return fmt.Errorf("nokv: rotate log after replay: %w", err)
@@ -308,6 +309,16 @@ func (db *DB) load(chosenVS bool) error {
 		db.mem.vlogEnd = db.vlogHead()
 		db.imm = append(db.imm, db.mem)
 		db.mem = db.newMemTable(0, iface.LogPosition{Segment: seg})
+	}
+	// Replay stopped at a record whose value the value log lost: that
+	// record and every one after it were never durable, but they are still
+	// in the log, and the value log will reuse the lost offsets. Flush what
+	// was replayed now, so the checkpoint moves past them before any write,
+	// and no later replay reads them again.
+	for stopped && len(db.imm) > 0 {
+		if err := db.flushOne(); err != nil {
+			return fmt.Errorf("nokv: flush after a replay that stopped early: %w", err)
+		}
 	}
 	if checkpoint.Segment > 0 {
 		db.releaseSeg.Store(checkpoint.Segment)

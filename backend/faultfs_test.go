@@ -1,6 +1,7 @@
 package backend_test
 
 import (
+	"flag"
 	"io"
 	iofs "io/fs"
 	"math/rand/v2"
@@ -28,6 +29,8 @@ import (
 // test can report which operations of which phase it failed.
 type faultFS struct {
 	inner *vfs.MemFS
+	// keepPages turns the model of pages lost to a failed fsync off.
+	keepPages bool
 
 	mu      sync.Mutex
 	n       int64
@@ -41,6 +44,9 @@ type faultFS struct {
 	lost    map[string][]lossAt // path -> unsynced ranges lost to failed fsyncs
 	synced  map[string]int64    // path -> size at its last successful fsync
 }
+
+var faultsKeepPages = flag.Bool("faults.keeppages", false,
+	"fault tests: a failed fsync loses nothing (turns off the model of Linux dropping the pages it could not write)")
 
 // faultOp is one operation as the trace and the report see it.
 type faultOp struct {
@@ -300,7 +306,7 @@ func (f *faultFile) Sync() error {
 		// The pages that were dirty are gone from the disk's view.
 		size, serr := f.inner.Size()
 		f.fs.mu.Lock()
-		if from := f.fs.synced[f.name]; serr == nil && size > from {
+		if from := f.fs.synced[f.name]; serr == nil && size > from && !*faultsKeepPages && !f.fs.keepPages {
 			f.fs.lost[f.name] = append(f.fs.lost[f.name], lossAt{from, size})
 		}
 		f.fs.mu.Unlock()
@@ -328,7 +334,22 @@ func (f *faultFile) Truncate(size int64) error {
 	if err := f.fs.check(vfs.OpTruncate, f.name); err != nil {
 		return err
 	}
-	return f.inner.Truncate(size)
+	err := f.inner.Truncate(size)
+	if err == nil {
+		// Pages past the new end are gone, lost or not; bytes written there
+		// later are new pages.
+		f.fs.mu.Lock()
+		var kept []lossAt
+		for _, l := range f.fs.lost[f.name] {
+			if l.from < size {
+				kept = append(kept, lossAt{l.from, min(l.to, size)})
+			}
+		}
+		f.fs.lost[f.name] = kept
+		f.fs.synced[f.name] = min(f.fs.synced[f.name], size)
+		f.fs.mu.Unlock()
+	}
+	return err
 }
 
 // Close releases the inner file even when it fails, as a real close does.

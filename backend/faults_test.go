@@ -15,8 +15,10 @@ import (
 	"github.com/nokv/nokv/backend"
 	"github.com/nokv/nokv/iface"
 	"github.com/nokv/nokv/internal/record"
+	"github.com/nokv/nokv/registry"
 	"github.com/nokv/nokv/sstable"
 	"github.com/nokv/nokv/vfs"
+	"github.com/nokv/nokv/vlog"
 )
 
 var faultsAll = flag.Bool("faults.all", false, "fault test: fail every operation of the workload in every mode, with and without a crash (slow)")
@@ -24,11 +26,12 @@ var faultsAll = flag.Bool("faults.all", false, "fault test: fail every operation
 // The whole-workload fault test. One deterministic workload (background
 // work off, so the same operations happen in the same order every time)
 // opens a store, writes synced batches with point reads, flushes (rotating
-// the log, releasing segments, rewriting the tiny manifest), compacts,
-// closes, damages the tails of the log and the manifest as a crash would,
-// reopens (replay, tail truncation), writes, flushes and compacts more,
-// scans and closes. Each run fails one operation, or every operation from
-// one on, in one of four modes. The rules checked:
+// the log, releasing segments, rewriting the tiny manifest), compacts, runs
+// value-log GC, closes, damages the tails of the log and the manifest as a
+// crash would, reopens (replay, tail truncation), writes, flushes, compacts
+// and collects more, scans and closes; once per value store. Each run fails
+// one operation, or every operation from one on, in one of four modes. The
+// rules checked:
 //
 //   - Every error the DB returns wraps the injected fault (errors.Is), also
 //     when it is iface.ErrReadOnly: the cause is reported, never replaced by
@@ -98,11 +101,32 @@ var faultModes = []faultMode{
 	}},
 }
 
-func faultOptions(fs vfs.FS, background bool) *backend.Options {
+// newFaultFSFor makes the file system of one run, with the model of pages
+// lost to a failed fsync on (see TestFailedSyncIsNotTrustedAfterReopen).
+func newFaultFSFor(cfg faultConfig, rule faultRule, seed uint64) *faultFS {
+	return newFaultFS(vfs.NewMem(), rule, seed)
+}
+
+// faultConfig is what a run of the workload is configured with.
+type faultConfig struct {
+	valueStore string // a registry name
+	background bool
+}
+
+func faultOptions(fs vfs.FS, cfg faultConfig) *backend.Options {
 	o := smallOptions(fs)
+	policy := o.CompactionPolicy
+	if _, err := registry.Builtin().Resolve(registry.Config{ValueStore: cfg.valueStore}, o); err != nil {
+		panic(err)
+	}
+	o.CompactionPolicy = policy
+	o.ValueThreshold = 64 // most values go to a value store that separates them
+	if cfg.valueStore == "vlog" {
+		o.NewValueStore = vlog.NewWithOptions(vlog.Options{SegmentSize: 4 << 10}) // many segments to collect
+	}
 	o.LogSegmentSize = 8 << 10
 	o.MaxManifestFileSize = 256
-	o.DisableBackgroundWork = !background
+	o.DisableBackgroundWork = !cfg.background
 	// No block cache: reads of table blocks reach the file system.
 	o.TableFormat = sstable.New(sstable.Options{BlockSize: 1024})
 	return o
@@ -158,11 +182,11 @@ func (r *faultRun) liveModel() model {
 const faultBatches = 90
 
 // runFaultWorkload runs the workload on fs; it stops after three failures.
-func runFaultWorkload(fs *faultFS, fault error, background bool, seed uint64) *faultRun {
+func runFaultWorkload(fs *faultFS, fault error, cfg faultConfig, seed uint64) *faultRun {
 	r := &faultRun{fault: fault}
 	rng := rand.New(rand.NewPCG(seed, 3))
 	fs.setPhase("open")
-	db, err := backend.Open("/db", faultOptions(fs, background))
+	db, err := backend.Open("/db", faultOptions(fs, cfg))
 	if err != nil {
 		r.failed("open", err)
 		return r
@@ -194,7 +218,7 @@ func runFaultWorkload(fs *faultFS, fault error, background bool, seed uint64) *f
 				}
 			}
 			fs.setPhase("reopen")
-			if db, err = backend.Open("/db", faultOptions(fs, background)); err != nil {
+			if db, err = backend.Open("/db", faultOptions(fs, cfg)); err != nil {
 				db = nil
 				r.failed("reopen", err)
 				return r
@@ -229,6 +253,11 @@ func runFaultWorkload(fs *faultFS, fault error, background bool, seed uint64) *f
 			fs.setPhase("compact")
 			if err := db.Compact(); err != nil {
 				r.failed("compact", err)
+				break
+			}
+			fs.setPhase("gc")
+			if _, err := db.RunValueLogGC(0.01); err != nil && !errors.Is(err, iface.ErrInvalidArgument) {
+				r.failed("value-log gc", err)
 			}
 		case i%5 == 2:
 			fs.setPhase("read")
@@ -271,8 +300,9 @@ func (r *faultRun) checkScan(db *backend.DB) {
 	for ok := it.First(); ok; ok = it.Next() {
 		v, err := it.Value()
 		if err != nil {
-			r.failed("iterator value", err)
-			break
+			r.failed("iterator value", err) // the scan is cut short
+			it.Close()
+			return
 		}
 		got[string(it.Key())] = string(v)
 	}
@@ -324,7 +354,7 @@ func damageTails(fs *vfs.MemFS) error {
 
 // verifyAfterFaults reopens the store the run left, without faults (after
 // a simulated power loss when crash is set), and checks what it holds.
-func verifyAfterFaults(fs *faultFS, r *faultRun, crash bool) {
+func verifyAfterFaults(fs *faultFS, r *faultRun, cfg faultConfig, crash bool) {
 	var under vfs.FS = fs.inner
 	if crash {
 		rec := fs.inner.Crash()
@@ -334,7 +364,8 @@ func verifyAfterFaults(fs *faultFS, r *faultRun, crash bool) {
 		}
 		under = rec
 	}
-	o := faultOptions(under, false)
+	cfg.background = false
+	o := faultOptions(under, cfg)
 	db, err := backend.Open("/db", o)
 	if err != nil {
 		r.violate("reopen without the fault: %v", err)
@@ -343,11 +374,15 @@ func verifyAfterFaults(fs *faultFS, r *faultRun, crash bool) {
 	got := model{}
 	it, err := db.NewIterator(nil)
 	if err == nil {
-		for ok := it.First(); ok; ok = it.Next() {
-			v, _ := it.Value()
-			got[string(it.Key())] = string(v)
+		for ok := it.First(); ok && err == nil; ok = it.Next() {
+			var v []byte
+			if v, err = it.Value(); err == nil {
+				got[string(it.Key())] = string(v)
+			}
 		}
-		err = it.Close()
+		if cerr := it.Close(); err == nil {
+			err = cerr
+		}
 	}
 	if err != nil {
 		r.violate("scan after reopen: %v", err)
@@ -403,7 +438,9 @@ func (r *faultRun) settle(db *backend.DB) bool {
 	for ok := it.First(); ok; ok = it.Next() {
 		v, err := it.Value()
 		if err != nil {
-			break // Close reports it
+			r.failed("value after reopen", err)
+			it.Close()
+			return false
 		}
 		got[string(it.Key())] = string(v)
 	}
@@ -447,6 +484,8 @@ func faultClass(fo faultOp) string {
 		file = "manifest"
 	case base == "LOCK":
 		file = "lock"
+	case strings.Contains(fo.name, "/vlog"):
+		file = "value store"
 	}
 	return fo.phase + " " + fo.op.String() + " " + file
 }
@@ -467,17 +506,29 @@ var requiredFaultClasses = []string{
 	"close sync log", "close close log",
 }
 
-// TestFaultsAcrossWorkload injects faults into the workload described above.
-// By default it fails the first few operations of every class (phase,
-// operation, file kind) plus every k-th operation, in every mode; with
-// -faults.all it fails every operation in every mode, with and without a
-// power loss before the final reopen.
+// requiredFaultClassesOf adds the classes a value store must show.
+var requiredFaultClassesOf = map[string][]string{
+	"vlog": {"write write value store", "write sync value store", "read read value store",
+		"gc read value store", "gc write value store", "gc sync value store", "gc write log"},
+}
+
+// TestFaultsAcrossWorkload injects faults into the workload described above,
+// once per value store the registry lists (with a 64-byte value threshold,
+// so a separating store gets most values). See faultPlans for which
+// operations fail in which mode.
 func TestFaultsAcrossWorkload(t *testing.T) {
+	for _, vs := range registry.Builtin().Names(registry.KindValueStore) {
+		t.Run(vs, func(t *testing.T) { faultSweep(t, faultConfig{valueStore: vs}) })
+	}
+}
+
+// faultSweep runs the deterministic sweep for one configuration.
+func faultSweep(t *testing.T, cfg faultConfig) {
 	const seed = 5
 	trace := func() []faultOp {
-		fs := newFaultFS(vfs.NewMem(), nil, seed)
+		fs := newFaultFSFor(cfg, nil, seed)
 		fs.tracing = true
-		r := runFaultWorkload(fs, syscall.EIO, false, seed)
+		r := runFaultWorkload(fs, syscall.EIO, cfg, seed)
 		if r.failures > 0 || len(r.violations) > 0 {
 			t.Fatalf("the workload fails without faults: %v", r.violations)
 		}
@@ -500,68 +551,96 @@ func TestFaultsAcrossWorkload(t *testing.T) {
 		sort.Strings(names)
 		t.Logf("%d operations in %d classes:\n  %s", len(ops), len(classes), strings.Join(names, "\n  "))
 	}
-	for _, c := range requiredFaultClasses {
+	for _, c := range append(requiredFaultClasses, requiredFaultClassesOf[cfg.valueStore]...) {
 		if len(classes[c]) == 0 {
 			t.Errorf("the workload no longer does %q; widen it", c)
 		}
 	}
 
-	// Injection points: every operation, or the first few of each class
-	// and a stride.
-	points := map[int64]bool{}
-	stride, perClass := int64(1), len(ops)
-	if !*faultsAll {
-		stride, perClass = 23, 2
-		if testing.Short() {
-			stride, perClass = 97, 1
-		}
-	}
-	for i := int64(1); i <= int64(len(ops)); i += stride {
-		points[i] = true
-	}
-	for _, ns := range classes {
-		for _, n := range ns[:min(perClass, len(ns))] {
-			points[n] = true
-		}
-	}
-	sorted := make([]int64, 0, len(points))
-	for n := range points {
-		sorted = append(sorted, n)
-	}
-	slices.Sort(sorted)
-
 	hit := map[string]int{}
 	runs, failedOps := 0, 0
-	for _, mode := range faultModes {
-		for k, i := range sorted {
-			for _, crash := range []bool{false, true} {
-				if !*faultsAll && (k%2 == 0) != crash {
-					continue // alternate, unless every combination is asked for
-				}
-				fs := newFaultFS(vfs.NewMem(), mode.rule(i), seed)
-				fs.partial = mode.partial
-				r := runFaultWorkload(fs, mode.fault, false, seed)
-				fs.setRule(nil)
-				verifyAfterFaults(fs, r, crash)
-				runs++
-				failedOps += len(fs.hits)
-				if len(fs.hits) > 0 {
-					hit[faultClass(fs.hits[0])]++
-				}
-				if len(r.violations) > 0 {
-					where := "no operation (the workload ended first)"
-					if len(fs.hits) > 0 {
-						h := fs.hits[0]
-						where = fmt.Sprintf("op %d (%s %s, phase %s)", h.n, h.op, h.name, h.phase)
-					}
-					t.Fatalf("mode %s from %s, crash %v, %d batches (%d failures):\n  %s",
-						mode.name, where, crash, len(r.batches), r.failures, strings.Join(r.violations, "\n  "))
-				}
-			}
+	for _, p := range faultPlans(classes, int64(len(ops))) {
+		fs := newFaultFSFor(cfg, p.mode.rule(p.i), seed)
+		fs.partial = p.mode.partial
+		r := runFaultWorkload(fs, p.mode.fault, cfg, seed)
+		fs.setRule(nil)
+		verifyAfterFaults(fs, r, cfg, p.crash)
+		runs++
+		failedOps += len(fs.hits)
+		if len(fs.hits) > 0 {
+			hit[faultClass(fs.hits[0])]++
+		}
+		if len(r.violations) > 0 {
+			t.Fatalf("mode %s from %s, crash %v, %d batches (%d failures):\n  %s",
+				p.mode.name, faultWhere(fs), p.crash, len(r.batches), r.failures, strings.Join(r.violations, "\n  "))
 		}
 	}
 	t.Logf("%d runs over a %d-operation workload, %d operations failed; first fault by class:\n%s",
 		runs, len(ops), failedOps, formatHits(hit))
+}
+
+// faultPlan is one run of the sweep: where the fault starts, how, and
+// whether a power loss follows.
+type faultPlan struct {
+	i     int64
+	mode  faultMode
+	crash bool
+}
+
+// faultPlans chooses the runs of a sweep over a workload of total
+// operations. With -faults.all: every operation in every mode, with and
+// without a power loss. By default: the first three operations of every
+// class, each in another mode, and about 120 more spread evenly, in modes
+// taken in turn; with -short, every 97th operation and the first of each required
+// class. Runs alternate between no power loss and a power loss.
+func faultPlans(classes map[string][]int64, total int64) []faultPlan {
+	var plans []faultPlan
+	if *faultsAll {
+		for _, mode := range faultModes {
+			for i := int64(1); i <= total; i++ {
+				plans = append(plans, faultPlan{i, mode, false}, faultPlan{i, mode, true})
+			}
+		}
+		return plans
+	}
+	stride, perClass := max(total/120, 5), 3
+	if testing.Short() {
+		stride, perClass = 97, 0
+	}
+	seen := map[[2]int64]bool{}
+	add := func(i int64, m int) {
+		if !seen[[2]int64{i, int64(m)}] {
+			seen[[2]int64{i, int64(m)}] = true
+			plans = append(plans, faultPlan{i, faultModes[m], len(plans)%2 == 1})
+		}
+	}
+	names := make([]string, 0, len(classes))
+	for c := range classes {
+		names = append(names, c)
+	}
+	sort.Strings(names)
+	for _, c := range names {
+		n := perClass
+		if n == 0 && slices.Contains(requiredFaultClasses, c) {
+			n = 1
+		}
+		for j, i := range classes[c][:min(n, len(classes[c]))] {
+			add(i, j%len(faultModes))
+		}
+	}
+	for i := int64(1); i <= total; i += stride {
+		add(i, int(i/stride)%len(faultModes))
+	}
+	return plans
+}
+
+// faultWhere describes the first operation a run failed.
+func faultWhere(fs *faultFS) string {
+	if len(fs.hits) == 0 {
+		return "no operation (the workload ended first)"
+	}
+	h := fs.hits[0]
+	return fmt.Sprintf("op %d (%s %s, phase %s)", h.n, h.op, h.name, h.phase)
 }
 
 func formatHits(hit map[string]int) string {
@@ -577,7 +656,7 @@ func formatHits(hit map[string]int) string {
 	return b.String()
 }
 
-var faultsBackground = flag.Int("faults.bg", 0, "fault test with background work: runs (default 40, 10 with -short)")
+var faultsBackground = flag.Int("faults.bg", 0, "fault test with background work: runs per value store (default 40, 10 with -short)")
 
 // TestFaultsWithBackgroundWork runs the workload with background flushes and
 // compactions, so faults also hit the flush and compaction loops (which put
@@ -585,9 +664,15 @@ var faultsBackground = flag.Int("faults.bg", 0, "fault test with background work
 // operations no longer come in a fixed order, so the fault points are drawn
 // at random (seeded) over the length of a run, in every mode.
 func TestFaultsWithBackgroundWork(t *testing.T) {
+	for _, vs := range registry.Builtin().Names(registry.KindValueStore) {
+		t.Run(vs, func(t *testing.T) { faultRandom(t, faultConfig{valueStore: vs, background: true}) })
+	}
+}
+
+func faultRandom(t *testing.T, cfg faultConfig) {
 	const seed = 9
-	dry := newFaultFS(vfs.NewMem(), nil, seed)
-	if r := runFaultWorkload(dry, syscall.EIO, true, seed); r.failures > 0 || len(r.violations) > 0 {
+	dry := newFaultFSFor(cfg, nil, seed)
+	if r := runFaultWorkload(dry, syscall.EIO, cfg, seed); r.failures > 0 || len(r.violations) > 0 {
 		t.Fatalf("the workload fails without faults: %v", r.violations)
 	}
 	total := dry.n
@@ -604,22 +689,17 @@ func TestFaultsWithBackgroundWork(t *testing.T) {
 		mode := faultModes[k%len(faultModes)]
 		i := 1 + rng.Int64N(total)
 		crash := rng.IntN(2) == 0
-		fs := newFaultFS(vfs.NewMem(), mode.rule(i), seed)
+		fs := newFaultFSFor(cfg, mode.rule(i), seed)
 		fs.partial = mode.partial
-		r := runFaultWorkload(fs, mode.fault, true, seed)
+		r := runFaultWorkload(fs, mode.fault, cfg, seed)
 		fs.setRule(nil)
-		verifyAfterFaults(fs, r, crash)
+		verifyAfterFaults(fs, r, cfg, crash)
 		if len(fs.hits) > 0 {
 			hit[faultClass(fs.hits[0])]++
 		}
 		if len(r.violations) > 0 {
-			where := "no operation"
-			if len(fs.hits) > 0 {
-				h := fs.hits[0]
-				where = fmt.Sprintf("op %d (%s %s, phase %s)", h.n, h.op, h.name, h.phase)
-			}
 			t.Fatalf("run %d: mode %s from %s, crash %v, %d batches (%d failures):\n  %s",
-				k, mode.name, where, crash, len(r.batches), r.failures, strings.Join(r.violations, "\n  "))
+				k, mode.name, faultWhere(fs), crash, len(r.batches), r.failures, strings.Join(r.violations, "\n  "))
 		}
 	}
 	t.Logf("%d runs over about %d operations; first fault by class:\n%s", runs, total, formatHits(hit))

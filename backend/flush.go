@@ -98,6 +98,13 @@ func (db *DB) flushOne() error {
 		edit.AddTables = append(edit.AddTables, manifest.TableEntry{Level: 0, Meta: h.meta})
 		bytes += h.meta.Size
 	}
+	// The tables may point at values of unsynced writes; they must be
+	// durable before the tables are, or a power loss leaves dangling
+	// pointers behind a checkpoint that no longer replays their records.
+	if err := db.vs.Sync(); err != nil {
+		db.forgetOutputs(outs)
+		return fmt.Errorf("value store sync: %w", err)
+	}
 	if err := db.manifest.Apply(edit); err != nil {
 		db.forgetOutputs(outs)
 		return fmt.Errorf("manifest: %w", err)

@@ -31,6 +31,7 @@ const (
 	mRelease                      // release the snapshot of slot
 	mFlush                        // flush the memtables
 	mCompact                      // compact until the policy is content
+	mGC                           // one value-log GC cycle at ratio (a no-op for stores without a value log)
 	mReopen                       // close and open again
 	mCrash                        // simulated power loss (every write is synced, so nothing is lost)
 )
@@ -43,12 +44,13 @@ const farFuture = 4102444800
 
 // metaOp is one operation of the log.
 type metaOp struct {
-	kind metaOpKind
-	key  string
-	val  metaVal
-	sub  []metaOp // mBatch: the batch's sets and deletes; mParallel: the batches
-	slot int      // snapshot ops
-	iter *metaIter
+	kind  metaOpKind
+	key   string
+	val   metaVal
+	sub   []metaOp // mBatch: the batch's sets and deletes; mParallel: the batches
+	slot  int      // snapshot ops
+	ratio float64  // mGC
+	iter  *metaIter
 }
 
 // metaVal describes a value; its bytes are made on demand, so a log of
@@ -140,6 +142,8 @@ func (op *metaOp) String() string {
 		return "flush"
 	case mCompact:
 		return "compact"
+	case mGC:
+		return fmt.Sprintf("value-log gc %.2f", op.ratio)
 	case mReopen:
 		return "reopen"
 	case mCrash:
@@ -305,10 +309,12 @@ func genLog(seed uint64, n int) []metaOp {
 			op = metaOp{kind: mSnapIter, slot: g.rng.IntN(metaSlots), iter: g.iter()}
 		case r < 890:
 			op = metaOp{kind: mRelease, slot: g.rng.IntN(metaSlots)}
-		case r < 935:
+		case r < 925:
 			op.kind = mFlush
-		case r < 960:
+		case r < 945:
 			op.kind = mCompact
+		case r < 960:
+			op = metaOp{kind: mGC, ratio: []float64{0.01, 0.2, 0.5, 0.9}[g.rng.IntN(4)]}
 		case r < 980:
 			op.kind = mReopen
 		default:

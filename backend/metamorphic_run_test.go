@@ -151,6 +151,11 @@ func (e *metaEngine) do(op *metaOp) string {
 		return errLine(db.Flush())
 	case mCompact:
 		return errLine(db.Compact())
+	case mGC:
+		if _, err := db.RunValueLogGC(op.ratio); err != nil && !errors.Is(err, iface.ErrInvalidArgument) {
+			return errLine(err)
+		}
+		return ""
 	case mReopen:
 		e.releaseAll()
 		if err := db.Close(); err != nil {
@@ -355,7 +360,7 @@ func (m *metaModel) do(op *metaOp) string {
 	case mRelease:
 		m.snaps[op.slot] = nil
 		return ""
-	case mFlush, mCompact:
+	case mFlush, mCompact, mGC:
 		return ""
 	case mReopen, mCrash:
 		m.snaps = [metaSlots]map[string]string{}

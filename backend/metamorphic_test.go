@@ -12,16 +12,18 @@ import (
 
 	"github.com/nokv/nokv/backend"
 	"github.com/nokv/nokv/compaction/leveled"
+	"github.com/nokv/nokv/compaction/tiered"
 	"github.com/nokv/nokv/iface"
 	"github.com/nokv/nokv/memtable/skiplist"
 	"github.com/nokv/nokv/registry"
 	"github.com/nokv/nokv/sstable"
+	"github.com/nokv/nokv/vlog"
 	"github.com/nokv/nokv/vlog/inline"
 )
 
 var (
 	metaSeed  = flag.Uint64("metamorphic.seed", 0, "run only this metamorphic seed (to reproduce a failure)")
-	metaSeeds = flag.Int("metamorphic.seeds", 0, "metamorphic seeds to run, from 1 (default 3, 1 with -short)")
+	metaSeeds = flag.Int("metamorphic.seeds", 0, "metamorphic seeds to run, from 1 (default: 3, fewer when the registry lists many combinations, 1 with -short)")
 	metaOps   = flag.Int("metamorphic.ops", 0, "operations per metamorphic log (default 500)")
 )
 
@@ -31,12 +33,16 @@ type metaVariant struct {
 	apply func(o *backend.Options, c registry.Config)
 }
 
-// smallPolicy replaces the registry's leveled policy by one shaped for a few
-// hundred KiB, with the given L0 trigger, so runs build deep trees. Other
-// policies keep the registry's settings.
+// smallPolicy shapes the policy for stores of a few hundred KiB, so runs
+// build deep trees: leveled gets small level targets and the given L0
+// trigger, tiered merges from the given number of runs (at least 2).
+// Policies it does not know keep the registry's settings.
 func smallPolicy(o *backend.Options, c registry.Config, l0 int) {
-	if c.Compaction == "leveled" {
+	switch c.Compaction {
+	case "leveled":
 		o.CompactionPolicy = leveled.New(leveled.Options{L0Trigger: l0, BaseLevelSize: 64 << 10, LevelMultiplier: 4})
+	case "tiered":
+		o.CompactionPolicy = tiered.New(tiered.Options{MinMergeWidth: max(l0, 2)})
 	}
 }
 
@@ -92,8 +98,17 @@ func (c metaConfig) options() (backend.Options, error) {
 	if _, err := c.reg.Resolve(c.combo, &o); err != nil {
 		return o, err
 	}
+	smallValueLog(&o, c.combo)
 	c.variant.apply(&o, c.combo)
 	return o, nil
+}
+
+// smallValueLog gives the value log small segments, so that runs seal many
+// of them and value-log GC has segments to collect.
+func smallValueLog(o *backend.Options, c registry.Config) {
+	if c.ValueStore == "vlog" {
+		o.NewValueStore = vlog.NewWithOptions(vlog.Options{SegmentSize: 8 << 10})
+	}
 }
 
 // run interprets ops on a fresh store configured by c.
@@ -214,13 +229,17 @@ func formatLog(ops []metaOp) string {
 	return b.String()
 }
 
-func metaSeedList() []uint64 {
+// metaRunBudget bounds the runs of a default TestMetamorphic: the seeds per
+// configuration shrink as the registry lists more combinations.
+const metaRunBudget = 84
+
+func metaSeedList(configs int) []uint64 {
 	if *metaSeed != 0 {
 		return []uint64{*metaSeed}
 	}
 	n := *metaSeeds
 	if n == 0 {
-		n = 3
+		n = min(3, max(1, metaRunBudget/configs))
 		if testing.Short() {
 			n = 1
 		}
@@ -240,7 +259,8 @@ func metaSeedList() []uint64 {
 // in-memory model prints. A failing log is shrunk and printed with the seed
 // that reproduces it (-metamorphic.seed=N).
 func TestMetamorphic(t *testing.T) {
-	seeds := metaSeedList()
+	configs := metaConfigs(registry.Builtin())
+	seeds := metaSeedList(len(configs))
 	nops := *metaOps
 	if nops == 0 {
 		nops = 500
@@ -251,7 +271,7 @@ func TestMetamorphic(t *testing.T) {
 		logs[i] = genLog(seed, nops)
 		wants[i] = runMetaLog(newMetaModel(), logs[i])
 	}
-	for _, c := range metaConfigs(registry.Builtin()) {
+	for _, c := range configs {
 		t.Run(strings.ReplaceAll(c.String(), " ", "/"), func(t *testing.T) {
 			for i, seed := range seeds {
 				got, err := c.run(logs[i])

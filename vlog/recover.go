@@ -81,6 +81,7 @@ func (s *Store) load() error {
 	s.activeNum.Store(newest.num)
 	if !s.readOnly {
 		s.active, s.activeSize = newest, newest.size.Load()
+		s.syncedSize = s.activeSize
 	}
 	return s.disc.load()
 }

@@ -37,6 +37,8 @@ type Store struct {
 	err        error    // sticky: a failed write or fsync stops all writes
 	active     *segment // nil only for a read-only store
 	activeSize int64    // end of the active segment's written records
+	syncedSize int64    // end of what the last successful fsync of it covered
+	untrusted  bool     // an fsync of the active segment failed
 	unsynced   bool     // the active segment holds bytes not yet fsynced
 	buf        []byte   // records of one batch, written with one call
 
@@ -232,6 +234,14 @@ func (s *Store) Close() error {
 	var err error
 	if !s.readOnly {
 		err = s.disc.persist()
+	}
+	if s.untrusted {
+		// After a failed fsync the kernel may have dropped the pages it
+		// could not write while still serving them from its cache. This
+		// process kept reading them; the next one must not take them for
+		// values (it would append after them, or a replayed pointer would
+		// resolve to them), so cut the segment back to what is durable.
+		_ = s.active.f.Truncate(s.syncedSize)
 	}
 	// Removed segments still waiting for pins are in segs and marked, so
 	// dropping the store's references deletes them too.

@@ -120,6 +120,7 @@ func (s *Store) rotate() error {
 	if s.unsynced {
 		if err := old.f.Sync(); err != nil {
 			s.err = fmt.Errorf("vlog: sync %s: %w", old.path, err)
+			s.untrusted = true // Close drops the unsynced tail
 			return s.err
 		}
 		s.unsynced = false
@@ -140,7 +141,7 @@ func (s *Store) rotate() error {
 	s.segs[seg.num] = seg
 	s.segMu.Unlock()
 	s.activeNum.Store(seg.num)
-	s.active, s.activeSize = seg, SegmentHeaderLen
+	s.active, s.activeSize, s.syncedSize = seg, SegmentHeaderLen, SegmentHeaderLen
 	return nil
 }
 
@@ -160,8 +161,10 @@ func (s *Store) Sync() error {
 	}
 	if err := s.active.f.Sync(); err != nil {
 		s.err = fmt.Errorf("vlog: sync %s: %w", s.active.path, err)
+		s.untrusted = true // Close drops the unsynced tail
 		return s.err
 	}
+	s.syncedSize = s.activeSize
 	s.unsynced = false
 	s.stats.syncs.Add(1)
 	return nil

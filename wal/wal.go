@@ -45,6 +45,7 @@ type Log struct {
 	active     vfs.File // nil until this Log starts its first segment
 	activeNum  uint64
 	activeSize int64
+	synced     int64 // bytes of the active segment known to be durable
 	buf        []byte // framing buffer reused by Append
 
 	// tailChecked: Replay has read the newest segment found at Open through
@@ -159,6 +160,7 @@ func (l *Log) Append(rec []byte) (iface.LogPosition, error) {
 		// A partial record may be in the file; appending after it would turn a
 		// torn tail into corruption in the middle of the log.
 		l.err = fmt.Errorf("wal: write %s: %w", l.activePath(), err)
+		_ = l.active.Truncate(l.activeSize)
 		return iface.LogPosition{}, l.err
 	}
 	l.activeSize += int64(n)
@@ -185,10 +187,20 @@ func (l *Log) Sync() error {
 	}
 	if err := l.active.Sync(); err != nil {
 		l.err = fmt.Errorf("wal: sync %s: %w", l.activePath(), err)
+		l.dropUnsynced()
 		return l.err
 	}
+	l.synced = l.activeSize
 	l.stats.syncs.Add(1)
 	return nil
+}
+
+// dropUnsynced truncates the active segment to what its last successful
+// fsync made durable. After a failed fsync the kernel may have dropped the
+// pages it could not write while still serving them from its cache; a
+// later reader (this process or the next) must not take them for records.
+func (l *Log) dropUnsynced() {
+	_ = l.active.Truncate(l.synced)
 }
 
 // Rotate fsyncs and seals the active segment, creates the next one (making
@@ -291,6 +303,7 @@ func (l *Log) startSegment() error {
 	if l.active != nil {
 		if err := l.active.Sync(); err != nil {
 			l.err = fmt.Errorf("wal: sync %s: %w", l.activePath(), err)
+			l.dropUnsynced()
 			return l.err
 		}
 		l.stats.syncs.Add(1)
@@ -315,7 +328,7 @@ func (l *Log) startSegment() error {
 		l.err = fmt.Errorf("wal: sync dir %s: %w", l.dir, err)
 		return l.err
 	}
-	l.active, l.activeNum, l.activeSize = f, num, 0
+	l.active, l.activeNum, l.activeSize, l.synced = f, num, 0, 0
 	l.segs = append(l.segs, segment{num: num, name: name})
 	l.next = num + 1
 	l.stats.segments.Store(int64(len(l.segs)))

@@ -52,7 +52,9 @@ func verbs() []verb {
 		{"stats", "print the engine's statistics", runStats},
 		{"manifest", "dump the manifest of a store (read-only)", runManifest},
 		{"check", "verify a closed store's files", runCheck},
+		{"vlog", "list value-log segments; --gc collects them", runVlog},
 		{"bench", "run benchmark workloads", runBench},
+		{"stress", "crash loop: kill -9 a writer at random instants and verify the store", runStress},
 	}
 }
 
