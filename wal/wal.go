@@ -45,7 +45,7 @@ type Log struct {
 	active     vfs.File // nil until this Log starts its first segment
 	activeNum  uint64
 	activeSize int64
-	synced     int64 // bytes of the active segment known to be durable
+	synced     int64  // bytes of the active segment known to be durable
 	buf        []byte // framing buffer reused by Append
 
 	// tailChecked: Replay has read the newest segment found at Open through
