@@ -51,6 +51,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	sizeName := fs.String("size", "small", "`preset` of the amount of work: tiny (tests), small (minutes), full (the published table)")
 	engineList := fs.String("engines", "all", "comma-separated `engines`: nokv, pebble, pebble-tuned, badger, badger-vlog, and (only when named) nokv-inline")
+	keys16k := fs.Int64("keys-16k", 0, "override the preset's `count` of 16 KiB values in fillrandom-16k")
 	chainList := fs.String("chains", "all", "comma-separated `chains`: fillseq, fillrandom, fillrandom-1k, fillrandom-16k, fillsync-1, fillsync-16, ycsb")
 	reps := fs.Int("reps", 0, "repetitions of every run (default: the size's, 3 for small and full)")
 	seed := fs.Uint64("seed", 1, "seed of every key order and value")
@@ -79,6 +80,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "bench: %v\n", err)
 		return 2
+	}
+	if *keys16k > 0 {
+		sz.Keys16K = *keys16k
 	}
 	if *reps > 0 {
 		sz.Reps = *reps
