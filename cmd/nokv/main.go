@@ -11,8 +11,10 @@
 //	nokv stats    --dir DIR [--json]             print the engine's statistics
 //	nokv manifest --dir DIR                      dump the manifest (read-only)
 //	nokv check    --dir DIR                      verify a closed store
-//	nokv bench    [--dir DIR] [--keys N] [--workloads LIST] ...
+//	nokv vlog     --dir DIR [--gc] [--ratio R]   list (and collect) value-log segments
+//	nokv bench    [--dir DIR] [--keys N] [--workloads LIST] [--matrix] ...
 //	                                             run workloads, print a table
+//	nokv stress   --dir DIR [--cycles N] ...     crash loop: kill -9 a writer, verify
 //
 // Keys and values on the command line are taken as raw bytes (no escapes).
 // Exit status: 0 on success, 1 when the operation failed (including a missing
