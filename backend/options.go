@@ -155,6 +155,9 @@ func (o *Options) EnsureDefaults() *Options {
 	if o.CompactionPolicy == nil {
 		o.CompactionPolicy = defaultPolicy()
 	}
+	if o.MaxManifestFileSize <= 0 {
+		o.MaxManifestFileSize = 1 << 20
+	}
 	if o.WriteBatchMaxCount <= 0 {
 		o.WriteBatchMaxCount = 512
 	}
