@@ -296,8 +296,8 @@ func (r *chainRun) end(i int, h *hist, elapsed time.Duration) {
 	w := &r.res.Workloads[i]
 	w.CPUSeconds = cpu
 	w.Seconds = elapsed.Seconds()
-	if h != nil && h.n > 0 {
-		w.P50, w.P99, w.P999 = float64(h.quantile(0.5)), float64(h.quantile(0.99)), float64(h.quantile(0.999))
+	if h != nil && h.Count() > 0 {
+		w.P50, w.P99, w.P999 = float64(h.Quantile(0.5)), float64(h.Quantile(0.99)), float64(h.Quantile(0.999))
 	}
 }
 

@@ -149,10 +149,10 @@ func TestZipfianSkew(t *testing.T) {
 func TestHistQuantiles(t *testing.T) {
 	var h hist
 	for i := int64(1); i <= 100000; i++ {
-		h.add(i)
+		h.Record(i)
 	}
 	for _, c := range []struct{ q, want float64 }{{0.5, 50000}, {0.99, 99000}, {0.999, 99900}} {
-		got := float64(h.quantile(c.q))
+		got := float64(h.Quantile(c.q))
 		if got < c.want*0.97 || got > c.want*1.03 {
 			t.Errorf("quantile(%v) = %v, want %v within 3%%", c.q, got, c.want)
 		}

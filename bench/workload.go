@@ -116,7 +116,7 @@ func (r *chainRun) write(name string, n int64, valueSize, writers int, synced bo
 				if err == nil {
 					err = wr.commit(synced)
 				}
-				h.add(int64(time.Since(t0)))
+				h.Record(int64(time.Since(t0)))
 				if err != nil {
 					errs[g] = fmt.Errorf("%s: write %d: %w", name, i, err)
 					return
@@ -129,10 +129,10 @@ func (r *chainRun) write(name string, n int64, valueSize, writers int, synced bo
 	elapsed := time.Since(start)
 	r.prog.end()
 	for i := 1; i < writers; i++ {
-		hists[0].merge(&hists[i])
+		hists[0].Merge(&hists[i])
 	}
 	w := &r.res.Workloads[row]
-	w.Ops = hists[0].n
+	w.Ops = hists[0].Count()
 	w.Bytes = w.Ops * int64(dbKeySize+valueSize)
 	w.UserWrite = w.Bytes
 	r.live += w.Bytes
@@ -160,7 +160,7 @@ func (r *chainRun) readRandom(name string, n, keyspace int64) error {
 		putDecimal(key, rng.Uint64N(uint64(keyspace)))
 		t0 := time.Now()
 		v, found, err := r.st.get(key, val)
-		h.add(int64(time.Since(t0)))
+		h.Record(int64(time.Since(t0)))
 		if err != nil {
 			r.prog.end()
 			return fmt.Errorf("%s: get %s: %w", name, key, err)
@@ -274,7 +274,7 @@ func (r *chainRun) readWhileWriting(name string, n, keyspace int64, valueSize in
 		putDecimal(key, rng.Uint64N(uint64(keyspace)))
 		t0 := time.Now()
 		v, found, err := r.st.get(key, val)
-		h.add(int64(time.Since(t0)))
+		h.Record(int64(time.Since(t0)))
 		if err != nil {
 			rerr = fmt.Errorf("%s: get %s: %w", name, key, err)
 			break
@@ -294,7 +294,7 @@ func (r *chainRun) readWhileWriting(name string, n, keyspace int64, valueSize in
 	wg.Wait()
 	r.prog.end()
 	w := &r.res.Workloads[row]
-	w.Ops, w.Bytes = h.n, bytes
+	w.Ops, w.Bytes = h.Count(), bytes
 	w.UserWrite = writes * int64(dbKeySize+valueSize)
 	w.Notes = fmt.Sprintf("writes=%d (%.0f/s)", writes, float64(writes)/elapsed.Seconds())
 	r.end(row, &h, elapsed)

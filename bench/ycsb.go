@@ -118,7 +118,7 @@ func (r *chainRun) writeYCSB(name string, n int64, valueSize int) error {
 		if err == nil {
 			err = wr.commit(false)
 		}
-		h.add(int64(time.Since(t0)))
+		h.Record(int64(time.Since(t0)))
 		if err != nil {
 			r.prog.end()
 			return fmt.Errorf("%s: insert %d: %w", name, i, err)
@@ -224,7 +224,7 @@ func (r *chainRun) ycsbRun(y *ycsbState, m ycsbMix, ops int64) error {
 				err = put()
 			}
 		}
-		h.add(int64(time.Since(t0)))
+		h.Record(int64(time.Since(t0)))
 		if err != nil {
 			r.prog.end()
 			return fmt.Errorf("%s: op %d: %w", m.name, i, err)

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 
 	"github.com/nokv/nokv"
+	"github.com/nokv/nokv/internal/histogram"
 	"github.com/nokv/nokv/registry"
 )
 
@@ -37,7 +38,7 @@ type bench struct {
 	cfg         benchConfig
 	db          *nokv.DB
 	values      *rand.ChaCha8 // incompressible value bytes
-	hist        histogram
+	hist        histogram.Histogram
 	prog        progress
 	userBytes   int64       // key and value bytes the write workloads wrote
 	interrupted atomic.Bool // set on SIGINT; workloads stop early
@@ -189,7 +190,7 @@ func benchMain(c *command, cfg benchConfig) int {
 	code := exitOK
 	filled := false
 	for i, name := range cfg.workloads {
-		b.hist.reset()
+		b.hist.Reset()
 		res, err := b.runWorkload(name, i)
 		if err != nil {
 			code = c.errorf("%v", err)
@@ -253,7 +254,7 @@ func (b *bench) printRow(w io.Writer, res result) {
 	}
 	row := fmt.Sprintf(rowFormat, res.name,
 		fmt.Sprint(res.ops), fmt.Sprintf("%.3f", secs), fmt.Sprintf("%.0f", rate), fmt.Sprintf("%.2f", mbps),
-		fmtLatency(b.hist.quantile(0.50)), fmtLatency(b.hist.quantile(0.99)), fmtLatency(b.hist.quantile(0.999)),
+		fmtLatency(b.hist.Quantile(0.50)), fmtLatency(b.hist.Quantile(0.99)), fmtLatency(b.hist.Quantile(0.999)),
 		strings.Join(notes, " "))
 	io.WriteString(w, strings.TrimRight(row, " \n")+"\n")
 }

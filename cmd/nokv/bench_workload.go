@@ -129,7 +129,7 @@ func (b *bench) write(name string, keyAt func(i int64) uint64) (result, error) {
 		}
 		t0 := time.Now()
 		err := b.db.Apply(batch, wo)
-		b.hist.record(int64(time.Since(t0)))
+		b.hist.Record(int64(time.Since(t0)))
 		if err != nil {
 			b.prog.end()
 			return res, fmt.Errorf("%s: write %d: %w", name, i, err)
@@ -161,7 +161,7 @@ func (b *bench) readRandom(name string, rng *rand.Rand) (result, error) {
 		formatKey(key, rng.Uint64N(uint64(cfg.keys)))
 		t0 := time.Now()
 		v, err := b.db.Get(key)
-		b.hist.record(int64(time.Since(t0)))
+		b.hist.Record(int64(time.Since(t0)))
 		switch {
 		case errors.Is(err, nokv.ErrNotFound):
 			res.misses++
@@ -209,7 +209,7 @@ func (b *bench) readSeq(name string) (result, error) {
 		}
 		ok = it.Next()
 		t1 := time.Now()
-		b.hist.record(int64(t1.Sub(t0)))
+		b.hist.Record(int64(t1.Sub(t0)))
 		t0 = t1
 	}
 	res.elapsed = time.Since(start)

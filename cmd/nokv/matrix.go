@@ -168,7 +168,7 @@ func matrixOne(c *command, cfg benchConfig, reg *registry.Registry, combo regist
 	}()
 	code := exitOK
 	for i, name := range cfg.workloads {
-		b.hist.reset()
+		b.hist.Reset()
 		res, err := b.runWorkload(name, i)
 		if err != nil {
 			code = c.errorf("%s: %v", comboName(combo), err)
@@ -179,7 +179,7 @@ func matrixOne(c *command, cfg benchConfig, reg *registry.Registry, combo regist
 			break
 		}
 		cell := matrixCell{ops: res.ops, seconds: res.elapsed.Seconds(),
-			p50: b.hist.quantile(0.5), p99: b.hist.quantile(0.99), p999: b.hist.quantile(0.999)}
+			p50: b.hist.Quantile(0.5), p99: b.hist.Quantile(0.99), p999: b.hist.Quantile(0.999)}
 		if cell.seconds > 0 {
 			cell.mbps = float64(res.bytes) / 1e6 / cell.seconds
 		}
