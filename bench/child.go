@@ -11,6 +11,8 @@ import (
 	"runtime/pprof"
 	"slices"
 	"time"
+
+	"github.com/nokv/nokv/internal/progress"
 )
 
 // childFlag, as the first argument, makes the harness binary (or the test
@@ -165,7 +167,7 @@ type chainRun struct {
 	chain chain
 	st    store
 	res   chainResult
-	prog  progress
+	prog  *progress.Line
 
 	win      int // index in res.Workloads of the open window; -1 if none
 	winStart ioCounters
@@ -203,7 +205,7 @@ func runChain(spec childSpec, stderr io.Writer) chainResult {
 		return res
 	}
 	r := &chainRun{spec: spec, size: spec.Size, eng: engs[0], chain: ch, win: -1,
-		prog: progress{w: stderr, enabled: spec.Progress, label: spec.Label}}
+		prog: &progress.Line{W: stderr, Enabled: spec.Progress, Label: spec.Label}}
 	r.res = res
 	sampler := startRSSSampler(100 * time.Millisecond)
 	io0 := readIO()
@@ -316,11 +318,11 @@ func (r *chainRun) startProfile(name string) {
 	writeHeapProfile(r.profilePath(name, "allocs-base"))
 	f, err := os.Create(r.profilePath(name, "cpu"))
 	if err != nil {
-		fmt.Fprintf(r.prog.w, "bench: cpu profile: %v\n", err)
+		fmt.Fprintf(r.prog.W, "bench: cpu profile: %v\n", err)
 		return
 	}
 	if err := pprof.StartCPUProfile(f); err != nil {
-		fmt.Fprintf(r.prog.w, "bench: cpu profile: %v\n", err)
+		fmt.Fprintf(r.prog.W, "bench: cpu profile: %v\n", err)
 		f.Close()
 	}
 	cpuProfileFile = f

@@ -23,6 +23,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/nokv/nokv/internal/progress"
 )
 
 func main() {
@@ -99,7 +101,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg := config{
 		size: sz, engines: engs, chains: chs, seed: *seed, out: *out, base: *base,
-		progress: *prog || isTerminal(stderr), allowCgo: *allowCgo,
+		progress: *prog || progress.IsTerminal(stderr), allowCgo: *allowCgo,
 		command: "CGO_ENABLED=0 go run . " + strings.Join(args, " "),
 	}
 	if cfg.out == "" {

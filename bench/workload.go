@@ -93,7 +93,7 @@ func runFillRandom(r *chainRun) error {
 // that of set plus commit.
 func (r *chainRun) write(name string, n int64, valueSize, writers int, synced bool, keyAt func(g int) func(int64) uint64) error {
 	row := r.begin(name, true)
-	r.prog.begin(name, n)
+	r.prog.Begin(name, n)
 	hists := make([]hist, writers)
 	errs := make([]error, writers)
 	var wg sync.WaitGroup
@@ -121,13 +121,13 @@ func (r *chainRun) write(name string, n int64, valueSize, writers int, synced bo
 					errs[g] = fmt.Errorf("%s: write %d: %w", name, i, err)
 					return
 				}
-				r.prog.done.Add(1)
+				r.prog.Done.Add(1)
 			}
 		}()
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	r.prog.end()
+	r.prog.End()
 	for i := 1; i < writers; i++ {
 		hists[0].Merge(&hists[i])
 	}
@@ -154,7 +154,7 @@ func (r *chainRun) readRandom(name string, n, keyspace int64) error {
 	var val []byte
 	var h hist
 	var bytes, misses int64
-	r.prog.begin(name, n)
+	r.prog.Begin(name, n)
 	start := time.Now()
 	for i := int64(0); i < n; i++ {
 		putDecimal(key, rng.Uint64N(uint64(keyspace)))
@@ -162,7 +162,7 @@ func (r *chainRun) readRandom(name string, n, keyspace int64) error {
 		v, found, err := r.st.get(key, val)
 		h.Record(int64(time.Since(t0)))
 		if err != nil {
-			r.prog.end()
+			r.prog.End()
 			return fmt.Errorf("%s: get %s: %w", name, key, err)
 		}
 		val = v
@@ -172,11 +172,11 @@ func (r *chainRun) readRandom(name string, n, keyspace int64) error {
 			bytes += int64(len(key) + len(v))
 		}
 		if i&127 == 0 {
-			r.prog.done.Store(i)
+			r.prog.Done.Store(i)
 		}
 	}
 	elapsed := time.Since(start)
-	r.prog.end()
+	r.prog.End()
 	w := &r.res.Workloads[row]
 	w.Ops, w.Bytes = n, bytes
 	r.end(row, &h, elapsed)
@@ -190,18 +190,18 @@ func (r *chainRun) readRandom(name string, n, keyspace int64) error {
 // entries; one entry is one op.
 func (r *chainRun) scanAll(name string, expect int64) error {
 	row := r.begin(name, false)
-	r.prog.begin(name, expect)
+	r.prog.Begin(name, expect)
 	var bytes int64
 	var count atomic.Int64
 	start := time.Now()
 	n, err := r.st.scan(nil, 0, func(k, v []byte) {
 		bytes += int64(len(k) + len(v))
 		if c := count.Add(1); c&1023 == 0 {
-			r.prog.done.Store(c)
+			r.prog.Done.Store(c)
 		}
 	})
 	elapsed := time.Since(start)
-	r.prog.end()
+	r.prog.End()
 	w := &r.res.Workloads[row]
 	w.Ops, w.Bytes = int64(n), bytes
 	r.end(row, nil, elapsed)
@@ -268,7 +268,7 @@ func (r *chainRun) readWhileWriting(name string, n, keyspace int64, valueSize in
 	var h hist
 	var bytes, misses int64
 	var rerr error
-	r.prog.begin(name, n)
+	r.prog.Begin(name, n)
 	start := time.Now()
 	for i := int64(0); i < n; i++ {
 		putDecimal(key, rng.Uint64N(uint64(keyspace)))
@@ -286,13 +286,13 @@ func (r *chainRun) readWhileWriting(name string, n, keyspace int64, valueSize in
 			misses++
 		}
 		if i&127 == 0 {
-			r.prog.done.Store(i)
+			r.prog.Done.Store(i)
 		}
 	}
 	elapsed := time.Since(start)
 	stop.Store(true)
 	wg.Wait()
-	r.prog.end()
+	r.prog.End()
 	w := &r.res.Workloads[row]
 	w.Ops, w.Bytes = h.Count(), bytes
 	w.UserWrite = writes * int64(dbKeySize+valueSize)

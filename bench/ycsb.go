@@ -103,7 +103,7 @@ func (r *chainRun) ycsbLoad() error {
 
 func (r *chainRun) writeYCSB(name string, n int64, valueSize int) error {
 	row := r.begin(name, true)
-	r.prog.begin(name, n)
+	r.prog.Begin(name, n)
 	wr := r.st.newWriter()
 	vals := r.valuesFor(name)
 	key := make([]byte, ycsbKeySize)
@@ -120,15 +120,15 @@ func (r *chainRun) writeYCSB(name string, n int64, valueSize int) error {
 		}
 		h.Record(int64(time.Since(t0)))
 		if err != nil {
-			r.prog.end()
+			r.prog.End()
 			return fmt.Errorf("%s: insert %d: %w", name, i, err)
 		}
 		if i&127 == 0 {
-			r.prog.done.Store(i)
+			r.prog.Done.Store(i)
 		}
 	}
 	elapsed := time.Since(start)
-	r.prog.end()
+	r.prog.End()
 	w := &r.res.Workloads[row]
 	w.Ops = n
 	w.Bytes = n * int64(ycsbKeySize+valueSize)
@@ -188,7 +188,7 @@ func (r *chainRun) ycsbRun(y *ycsbState, m ycsbMix, ops int64) error {
 		}
 		return err
 	}
-	r.prog.begin(m.name, ops)
+	r.prog.Begin(m.name, ops)
 	start := time.Now()
 	for i := int64(0); i < ops; i++ {
 		op := rng.Float64()
@@ -226,15 +226,15 @@ func (r *chainRun) ycsbRun(y *ycsbState, m ycsbMix, ops int64) error {
 		}
 		h.Record(int64(time.Since(t0)))
 		if err != nil {
-			r.prog.end()
+			r.prog.End()
 			return fmt.Errorf("%s: op %d: %w", m.name, i, err)
 		}
 		if i&127 == 0 {
-			r.prog.done.Store(i)
+			r.prog.Done.Store(i)
 		}
 	}
 	elapsed := time.Since(start)
-	r.prog.end()
+	r.prog.End()
 	w := &r.res.Workloads[row]
 	w.Ops, w.Bytes, w.UserWrite = ops, bytes+userWrite, userWrite
 	var notes []string

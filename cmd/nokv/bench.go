@@ -13,6 +13,7 @@ import (
 
 	"github.com/nokv/nokv"
 	"github.com/nokv/nokv/internal/histogram"
+	"github.com/nokv/nokv/internal/progress"
 	"github.com/nokv/nokv/registry"
 )
 
@@ -39,7 +40,7 @@ type bench struct {
 	db          *nokv.DB
 	values      *rand.ChaCha8 // incompressible value bytes
 	hist        histogram.Histogram
-	prog        progress
+	prog        *progress.Line
 	userBytes   int64       // key and value bytes the write workloads wrote
 	interrupted atomic.Bool // set on SIGINT; workloads stop early
 }
@@ -84,7 +85,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		dir: *dir, keys: *keys, keySize: *keySize, valueSize: *valueSize, batch: *batch,
 		sync: *sync, seed: *seed, memtableSize: *memtableSize,
 		components: registry.Config{Memtable: *memtable, Compaction: *compaction, ValueStore: *valueStore},
-		progress:   *prog || isTerminal(stderr),
+		progress:   *prog || progress.IsTerminal(stderr),
 		cpuProfile: *cpuProfile,
 	}
 	switch {
@@ -146,7 +147,7 @@ func benchMain(c *command, cfg benchConfig) int {
 	if err != nil {
 		return c.errorf("%v", err)
 	}
-	b := &bench{cfg: cfg, db: db, prog: progress{w: stderr, enabled: cfg.progress}}
+	b := &bench{cfg: cfg, db: db, prog: &progress.Line{W: stderr, Enabled: cfg.progress}}
 	var valueSeed [32]byte
 	copy(valueSeed[:], fmt.Sprintf("nokv-bench-values-%d", cfg.seed))
 	b.values = rand.NewChaCha8(valueSeed)

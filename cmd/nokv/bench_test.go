@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 // benchRow is one parsed row of the bench table.
@@ -154,28 +152,5 @@ func TestFmtLatency(t *testing.T) {
 		if got := fmtLatency(ns); got != want {
 			t.Errorf("fmtLatency(%d) = %q, want %q", ns, got, want)
 		}
-	}
-}
-
-func TestProgressLine(t *testing.T) {
-	t.Parallel()
-	var buf bytes.Buffer
-	p := progress{w: &buf, enabled: true}
-	p.name, p.total, p.start = "fillrandom", 1000, time.Now().Add(-time.Second)
-	p.done.Store(250)
-	p.draw()
-	line := buf.String()
-	if !strings.HasPrefix(line, "\rfillrandom: 250/1000 ops") || !strings.Contains(line, "ops/s") || !strings.Contains(line, "ETA") {
-		t.Fatalf("progress line %q", line)
-	}
-	p.stop = make(chan struct{})
-	p.wg.Add(1)
-	go p.loop()
-	p.end()
-	if !strings.HasSuffix(buf.String(), "\r") {
-		t.Fatalf("end did not erase the line: %q", buf.String())
-	}
-	if isTerminal(&buf) {
-		t.Fatal("a buffer is not a terminal")
 	}
 }

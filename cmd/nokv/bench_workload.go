@@ -113,7 +113,7 @@ func (b *bench) write(name string, keyAt func(i int64) uint64) (result, error) {
 	wo := &nokv.WriteOptions{Sync: cfg.sync}
 	key := make([]byte, cfg.keySize)
 	val := make([]byte, cfg.valueSize)
-	b.prog.begin(name, cfg.keys)
+	b.prog.Begin(name, cfg.keys)
 	start := time.Now()
 	for i := int64(0); i < cfg.keys; {
 		if b.interrupted.Load() {
@@ -131,15 +131,15 @@ func (b *bench) write(name string, keyAt func(i int64) uint64) (result, error) {
 		err := b.db.Apply(batch, wo)
 		b.hist.Record(int64(time.Since(t0)))
 		if err != nil {
-			b.prog.end()
+			b.prog.End()
 			return res, fmt.Errorf("%s: write %d: %w", name, i, err)
 		}
 		i += m
 		res.ops = i
-		b.prog.done.Store(i)
+		b.prog.Done.Store(i)
 	}
 	res.elapsed = time.Since(start)
-	b.prog.end()
+	b.prog.End()
 	res.bytes = res.ops * int64(cfg.keySize+cfg.valueSize)
 	b.userBytes += res.bytes
 	return res, nil
@@ -151,7 +151,7 @@ func (b *bench) readRandom(name string, rng *rand.Rand) (result, error) {
 	cfg := &b.cfg
 	res := result{name: name}
 	key := make([]byte, cfg.keySize)
-	b.prog.begin(name, cfg.keys)
+	b.prog.Begin(name, cfg.keys)
 	start := time.Now()
 	for i := int64(0); i < cfg.keys; i++ {
 		if b.interrupted.Load() {
@@ -166,18 +166,18 @@ func (b *bench) readRandom(name string, rng *rand.Rand) (result, error) {
 		case errors.Is(err, nokv.ErrNotFound):
 			res.misses++
 		case err != nil:
-			b.prog.end()
+			b.prog.End()
 			return res, fmt.Errorf("%s: get %q: %w", name, key, err)
 		default:
 			res.bytes += int64(len(key) + len(v))
 		}
 		res.ops = i + 1
 		if i&255 == 0 {
-			b.prog.done.Store(res.ops)
+			b.prog.Done.Store(res.ops)
 		}
 	}
 	res.elapsed = time.Since(start)
-	b.prog.end()
+	b.prog.End()
 	return res, nil
 }
 
@@ -188,7 +188,7 @@ func (b *bench) readSeq(name string) (result, error) {
 	if err != nil {
 		return res, fmt.Errorf("%s: %w", name, err)
 	}
-	b.prog.begin(name, b.cfg.keys)
+	b.prog.Begin(name, b.cfg.keys)
 	start := time.Now()
 	t0 := start
 	var verr error
@@ -201,7 +201,7 @@ func (b *bench) readSeq(name string) (result, error) {
 		res.bytes += int64(len(it.Key()) + len(v))
 		res.ops++
 		if res.ops&255 == 0 {
-			b.prog.done.Store(res.ops)
+			b.prog.Done.Store(res.ops)
 			if b.interrupted.Load() {
 				res.partial = true
 				break
@@ -213,7 +213,7 @@ func (b *bench) readSeq(name string) (result, error) {
 		t0 = t1
 	}
 	res.elapsed = time.Since(start)
-	b.prog.end()
+	b.prog.End()
 	if err := errors.Join(verr, it.Close()); err != nil {
 		return res, fmt.Errorf("%s: after %d entries: %w", name, res.ops, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nokv/nokv"
+	"github.com/nokv/nokv/internal/progress"
 	"github.com/nokv/nokv/registry"
 )
 
@@ -152,7 +153,7 @@ func matrixOne(c *command, cfg benchConfig, reg *registry.Registry, combo regist
 		return run, c.errorf("%s: %v", comboName(combo), err)
 	}
 	cfg.components = combo
-	b := &bench{cfg: cfg, db: db, prog: progress{w: c.stderr, enabled: cfg.progress}}
+	b := &bench{cfg: cfg, db: db, prog: &progress.Line{W: c.stderr, Enabled: cfg.progress}}
 	var seed [32]byte
 	copy(seed[:], fmt.Sprintf("nokv-bench-values-%d", cfg.seed))
 	b.values = rand.NewChaCha8(seed) // the same values for every combination
