@@ -18,7 +18,8 @@ func (db *DB) Get(key []byte) ([]byte, error) {
 func (db *DB) getAt(key []byte, version uint64) ([]byte, error) {
 	rs := db.acquire()
 	defer func() { rs.v.unref() }()
-	if version == 0 {
+	latest := version == 0
+	if latest {
 		version = db.lastVersion.Load()
 	}
 	db.stats.gets.Add(1)
@@ -33,10 +34,13 @@ func (db *DB) getAt(key []byte, version uint64) ([]byte, error) {
 		return nil, fmt.Errorf("%q: %w", key, iface.ErrNotFound)
 	}
 	v, err := db.resolve(key, stored)
-	if err != nil && db.gc != nil {
+	if err != nil && db.gc != nil && latest {
 		// Value-log GC may have moved the value and removed its segment
 		// between the lookup and the read (Gets take no pin); the move is
-		// visible by then, so one fresh lookup finds it.
+		// published by then, so one fresh lookup at the newest version finds
+		// it. (Reads at an older version hold a snapshot, whose pin keeps
+		// the segment.)
+		version = db.lastVersion.Load()
 		rs.v.unref()
 		rs = db.acquire()
 		if _, stored2, ok, err2 := db.lookup(rs, key, version); err2 == nil && ok && !bytes.Equal(stored2, stored) {
