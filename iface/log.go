@@ -47,6 +47,9 @@ type LogOptions struct {
 	FS          vfs.FS
 	Dir         string // directory holding the segments
 	SegmentSize int64  // rotate when the active segment reaches this size
+	// NoMmap makes a log that can write through a memory mapping (see
+	// vfs.Mappable) use write system calls instead.
+	NoMmap bool
 }
 
 // NewLog opens (creating if needed) a log.

@@ -27,7 +27,7 @@ func (osFS) Create(name string) (File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return osFile{f}, nil
+	return wrapOSFile(osFile{f}), nil
 }
 
 func (osFS) Open(name string) (File, error) {

@@ -74,3 +74,19 @@ func NewReader(f File) io.Reader {
 type readerAt struct{ f File }
 
 func (r readerAt) ReadAt(p []byte, off int64) (int, error) { return r.f.ReadAt(p, off) }
+
+// Mappable is implemented by files that can be written through a shared
+// memory mapping (the operating system's files on Linux). Bytes copied into
+// the mapping are in the kernel's page cache at once, so they survive a
+// crash of the process like a completed write; like a write, they are
+// durable only after Sync. File systems whose files do not implement it
+// (MemFS, ErrorFS) are written with Write.
+type Mappable interface {
+	// Map makes the file size bytes long with its blocks allocated (so
+	// stores through the mapping cannot fail for lack of space) and maps
+	// [0, size) for reading and writing. Bytes past the old end read as
+	// zeros. A second Map replaces the first mapping.
+	Map(size int64) ([]byte, error)
+	// Unmap drops the mapping; the bytes stay in the file.
+	Unmap() error
+}

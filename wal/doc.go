@@ -30,9 +30,9 @@
 //
 // # Durability contract
 //
-//   - Append hands the framed record to the operating system in one write
-//     before it returns. The record survives a crash of the process (panic,
-//     kill -9) but not a power loss or kernel crash.
+//   - Append hands the framed record to the operating system before it
+//     returns. The record survives a crash of the process (panic, kill -9)
+//     but not a power loss or kernel crash.
 //   - Sync fsyncs the active segment. Once it returns nil, every record
 //     appended before it started survives a power loss.
 //   - Rotation (by Rotate or when the active segment reaches SegmentSize)
@@ -42,6 +42,24 @@
 //     full, and only the newest one can lose records.
 //   - Creating and removing segments is followed by an fsync of the
 //     directory.
+//
+// # Mapped segments
+//
+// Where the file system's files implement vfs.Mappable (the OS file system
+// on Linux) and LogOptions.NoMmap is not set, a new segment is created at
+// its full SegmentSize with its blocks allocated (fallocate, so a store
+// cannot fail for lack of space) and mapped shared; Append copies the framed
+// record into the mapping. That puts it in the kernel's page cache, exactly
+// where a write would have put it, so the durability contract above is
+// unchanged, but no system call is made per record (a write of a small
+// record costs about as much as the rest of a small commit). Sync is an
+// fsync of the file, which writes the mapped pages back. Sealing or closing
+// a segment unmaps it and trims it to its records; a segment of a process
+// that crashed ends in zeros, which Replay treats as a torn tail (and
+// trims) and Verify as the end of the log. A record larger than the rest of
+// the mapping grows it; if the file cannot grow, the segment is trimmed and
+// written with write calls from then on. File systems without mappings
+// (MemFS, ErrorFS) are always written with write calls.
 //
 // After a crash the newest segment may end in a partial or zero-filled
 // record: a torn tail. Replay truncates it (and counts it in Stats). Any other
@@ -54,5 +72,6 @@
 // One limitation comes from the record format: a damaged length field that
 // points past the end of the newest segment looks exactly like a torn tail,
 // so Replay truncates from there. Verify (used by `nokv check`) reports every
-// torn tail, since a cleanly reopened log never has one.
+// torn tail but a zero-filled one in the newest segment, since a cleanly
+// reopened log never has one.
 package wal

@@ -139,7 +139,9 @@ func (l *Log) truncate(path string, size int64) error {
 // damage as an error naming the file and the offset (an
 // *iface.CorruptionError), or nil if every record is intact. Unlike Replay it
 // repairs nothing and also reports a torn tail of the newest segment, since a
-// log that was reopened cleanly never has one. It does not check that segment
+// log that was reopened cleanly never has one; a zero-filled tail of the
+// newest segment is not damage but space allocated ahead of the records (a
+// mapped segment of a process that crashed). It does not check that segment
 // numbers are contiguous (a crash during Release may leave a gap among
 // segments that are no longer needed). It is used by `nokv check`.
 func Verify(fs vfs.FS, dir string) error {
@@ -156,10 +158,11 @@ func Read(fs vfs.FS, dir string, from iface.LogPosition, fn func(pos iface.LogPo
 		return fmt.Errorf("wal: read %s: %w", dir, err)
 	}
 	var buf []byte
-	for _, s := range segs {
+	for i, s := range segs {
 		if s.num < from.Segment {
 			continue
 		}
+		newest := i == len(segs)-1
 		start := int64(0)
 		if s.num == from.Segment {
 			start = from.Offset
@@ -169,14 +172,14 @@ func Read(fs vfs.FS, dir string, from iface.LogPosition, fn func(pos iface.LogPo
 			num := s.num
 			each = func(off int64, rec []byte) error { return fn(iface.LogPosition{Segment: num, Offset: off}, rec) }
 		}
-		if err := verifySegment(fs, filepath.Join(dir, s.name), start, &buf, each); err != nil {
+		if err := verifySegment(fs, filepath.Join(dir, s.name), start, newest, &buf, each); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func verifySegment(fs vfs.FS, path string, start int64, buf *[]byte, fn func(off int64, rec []byte) error) error {
+func verifySegment(fs vfs.FS, path string, start int64, newest bool, buf *[]byte, fn func(off int64, rec []byte) error) error {
 	f, err := fs.Open(path)
 	if err != nil {
 		return fmt.Errorf("wal: verify: %w", err)
@@ -207,6 +210,11 @@ func verifySegment(fs vfs.FS, path string, start int64, buf *[]byte, fn func(off
 		}
 		var torn *record.TornError
 		if errors.As(err, &torn) {
+			if torn.Zero && newest {
+				// Space allocated ahead of the records, not yet written:
+				// the end of the log (see Log.Append).
+				return nil
+			}
 			return iface.Corruptf(path, torn.Offset, "torn tail: %s", torn.Reason)
 		}
 		if errors.Is(err, iface.ErrCorruption) {

@@ -42,7 +42,12 @@ type Log struct {
 	segs   []segment // every live segment, ascending; the active one is last
 	next   uint64    // number of the next segment to create
 
-	active     vfs.File // nil until this Log starts its first segment
+	noMmap bool
+	active vfs.File // nil until this Log starts its first segment
+	// mapped is the active segment's mapping when it is written through one
+	// (see Append); the file is then len(mapped) bytes long, zeros past
+	// activeSize, until it is sealed or closed.
+	mapped     []byte
 	activeNum  uint64
 	activeSize int64
 	synced     int64  // bytes of the active segment known to be durable
@@ -97,7 +102,7 @@ func Open(opts iface.LogOptions) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wal: open %s: %w", opts.Dir, err)
 	}
-	l := &Log{fs: opts.FS, dir: opts.Dir, segmentSize: opts.SegmentSize, segs: segs, next: 1}
+	l := &Log{fs: opts.FS, dir: opts.Dir, segmentSize: opts.SegmentSize, segs: segs, next: 1, noMmap: opts.NoMmap}
 	if len(segs) > 0 {
 		l.next = segs[len(segs)-1].num + 1
 	} else {
@@ -138,6 +143,14 @@ func ensureDir(fsys vfs.FS, dir string) error {
 // reached the segment size. It returns the record's position. The record
 // survives a process crash once Append returns, a power loss only after a
 // later Sync. rec is not retained.
+//
+// Where the file system's files can be mapped (vfs.Mappable: the OS file
+// system on Linux), a segment is created at its full size with its blocks
+// allocated and written by copying records into a shared mapping: no system
+// call per record, and the bytes are in the kernel's page cache, so a
+// process crash still loses nothing. The unwritten rest of the segment is
+// zeros, which Replay takes for the end of the log; sealing or closing the
+// segment trims it.
 func (l *Log) Append(rec []byte) (iface.LogPosition, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -155,7 +168,20 @@ func (l *Log) Append(rec []byte) (iface.LogPosition, error) {
 	}
 	l.buf = record.Append(l.buf[:0], rec)
 	pos := iface.LogPosition{Segment: l.activeNum, Offset: l.activeSize}
-	n, err := l.active.Write(l.buf)
+	if l.mapped != nil {
+		if end := l.activeSize + int64(len(l.buf)); end > int64(len(l.mapped)) {
+			if err := l.growMapping(end); err != nil {
+				return iface.LogPosition{}, err
+			}
+		}
+	}
+	var n int
+	var err error
+	if l.mapped != nil {
+		n = copy(l.mapped[l.activeSize:], l.buf)
+	} else {
+		n, err = l.active.Write(l.buf)
+	}
 	if err != nil {
 		// A partial record may be in the file; appending after it would turn a
 		// torn tail into corruption in the middle of the log.
@@ -200,7 +226,61 @@ func (l *Log) Sync() error {
 // pages it could not write while still serving them from its cache; a
 // later reader (this process or the next) must not take them for records.
 func (l *Log) dropUnsynced() {
+	l.unmap()
 	_ = l.active.Truncate(l.synced)
+}
+
+// mapSize is the smallest mapping of a segment.
+const mapSize = 1 << 20
+
+// mapActive maps a new, empty active segment at the segment size, if the
+// file can be mapped; otherwise the segment is written with Write.
+func (l *Log) mapActive() {
+	mf, ok := l.active.(vfs.Mappable)
+	if !ok || l.noMmap {
+		return
+	}
+	m, err := mf.Map(max(l.segmentSize, mapSize))
+	if err != nil {
+		// No room to allocate the segment ahead: write it record by record
+		// (the file is still empty: a failed allocation changes nothing).
+		_ = l.active.Truncate(0)
+		return
+	}
+	l.mapped = m
+}
+
+// growMapping makes the mapping of the active segment reach at least end
+// bytes (a record larger than what is left of the segment). If the file
+// cannot grow, the segment is trimmed to its records and written with Write
+// from then on.
+func (l *Log) growMapping(end int64) error {
+	mf := l.active.(vfs.Mappable)
+	m, err := mf.Map(max(end, 2*int64(len(l.mapped))))
+	if err == nil {
+		l.mapped = m
+		return nil
+	}
+	l.mapped = nil
+	if terr := l.active.Truncate(l.activeSize); terr != nil {
+		l.err = fmt.Errorf("wal: trim %s after a failed mapping (%v): %w", l.activePath(), err, terr)
+		return l.err
+	}
+	return nil
+}
+
+// unmap drops the active segment's mapping, if any, and trims the
+// segment's zero tail. The file keeps every record copied into it.
+func (l *Log) unmap() error {
+	if l.mapped == nil {
+		return nil
+	}
+	l.mapped = nil
+	err := l.active.(vfs.Mappable).Unmap()
+	if terr := l.active.Truncate(l.activeSize); err == nil {
+		err = terr
+	}
+	return err
 }
 
 // Rotate fsyncs and seals the active segment, creates the next one (making
@@ -263,7 +343,11 @@ func (l *Log) Close() error {
 	if l.active == nil {
 		return nil
 	}
+	uerr := l.unmap()
 	err := l.active.Close()
+	if err == nil {
+		err = uerr
+	}
 	l.active = nil
 	if err != nil {
 		return fmt.Errorf("wal: close %s: %w", l.activePath(), err)
@@ -301,6 +385,10 @@ func (l *Log) activePath() string { return l.path(segmentName(l.activeNum)) }
 // create is not (nothing changed, a retry creates the same segment).
 func (l *Log) startSegment() error {
 	if l.active != nil {
+		if err := l.unmap(); err != nil {
+			l.err = fmt.Errorf("wal: seal %s: %w", l.activePath(), err)
+			return l.err
+		}
 		if err := l.active.Sync(); err != nil {
 			l.err = fmt.Errorf("wal: sync %s: %w", l.activePath(), err)
 			l.dropUnsynced()
@@ -329,6 +417,7 @@ func (l *Log) startSegment() error {
 		return l.err
 	}
 	l.active, l.activeNum, l.activeSize, l.synced = f, num, 0, 0
+	l.mapActive()
 	l.segs = append(l.segs, segment{num: num, name: name})
 	l.next = num + 1
 	l.stats.segments.Store(int64(len(l.segs)))

@@ -62,6 +62,10 @@ type TornError struct {
 	File   string
 	Offset int64
 	Reason string
+	// Zero: every byte from Offset to the end of the file is zero. That is
+	// what space allocated ahead of the records (a preallocated, mapped log
+	// segment) looks like when the writer stops without trimming it.
+	Zero bool
 }
 
 func (e *TornError) Error() string {
@@ -110,7 +114,7 @@ func (r *Reader) Next() (payload []byte, offset int64, err error) {
 		if z, err := r.zeroTail(off); err != nil {
 			return nil, off, err
 		} else if z {
-			return nil, off, &TornError{File: r.name, Offset: off, Reason: "zero-filled tail"}
+			return nil, off, &TornError{File: r.name, Offset: off, Reason: "zero-filled tail", Zero: true}
 		}
 		return nil, off, &TornError{File: r.name, Offset: off, Reason: fmt.Sprintf("partial record header (%d bytes left)", remain)}
 	}
@@ -123,7 +127,7 @@ func (r *Reader) Next() (payload []byte, offset int64, err error) {
 		if z, err := r.zeroTail(off); err != nil {
 			return nil, off, err
 		} else if z {
-			return nil, off, &TornError{File: r.name, Offset: off, Reason: "zero-filled tail"}
+			return nil, off, &TornError{File: r.name, Offset: off, Reason: "zero-filled tail", Zero: true}
 		}
 		return nil, off, iface.Corruptf(r.name, off, "record length %d fails its checksum (crc32c %08x, stored %08x)", n, got, want)
 	}
@@ -132,7 +136,7 @@ func (r *Reader) Next() (payload []byte, offset int64, err error) {
 		if z, err := r.zeroTail(off); err != nil {
 			return nil, off, err
 		} else if z {
-			return nil, off, &TornError{File: r.name, Offset: off, Reason: "zero-filled tail"}
+			return nil, off, &TornError{File: r.name, Offset: off, Reason: "zero-filled tail", Zero: true}
 		}
 		return nil, off, &TornError{File: r.name, Offset: off,
 			Reason: fmt.Sprintf("record length %d runs past end of file (%d bytes left)", n, remain)}
@@ -150,7 +154,7 @@ func (r *Reader) Next() (payload []byte, offset int64, err error) {
 			if z, err := r.zeroTail(off); err != nil {
 				return nil, off, err
 			} else if z {
-				return nil, off, &TornError{File: r.name, Offset: off, Reason: "zero-filled tail"}
+				return nil, off, &TornError{File: r.name, Offset: off, Reason: "zero-filled tail", Zero: true}
 			}
 		}
 		if off+total == r.size {

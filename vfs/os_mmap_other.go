@@ -1,0 +1,5 @@
+//go:build !linux
+
+package vfs
+
+func wrapOSFile(f osFile) File { return f }
