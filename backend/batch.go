@@ -36,6 +36,17 @@ type guard struct {
 // beyond its rotation size absorbs the rare tall tower.
 const entryOverhead = 48
 
+// memtableNeed estimates the memtable bytes entries take once the value
+// store has run: a separated value costs its pointer, not its bytes, so a
+// memtable full of pointers is not rotated as if it held the values.
+func memtableNeed(entries []iface.Entry) int64 {
+	var n int64
+	for i := range entries {
+		n += int64(len(entries[i].Key)+len(entries[i].Value)) + entryOverhead
+	}
+	return n
+}
+
 // NewBatch returns an empty batch.
 func NewBatch() *Batch { return &Batch{} }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/nokv/nokv/iface"
@@ -17,8 +18,9 @@ import (
 // Check verifies a closed store without changing it: the manifest's records,
 // every log segment's records, every table's checksums and structure, and
 // the invariants that tie them together (every table the manifest lists
-// exists with its recorded size, tables of a level below L0 are sorted and
-// do not overlap, no table file is missing from the manifest). It returns
+// exists with its recorded size, tables of a level's main run below L0 are
+// sorted and do not overlap, ingest-buffer shards are newest first, no table
+// file is missing from the manifest). It returns
 // every problem found; nil means the store is sound. Damage is reported with
 // the file and offset. opts supplies the FS and table format (nil: defaults).
 func Check(dir string, opts *Options) []error {
@@ -63,6 +65,19 @@ func Check(dir string, opts *Options) []error {
 				prev := ts[i-1]
 				if iface.Compare(prev.Largest, meta.Smallest) >= 0 {
 					problems = append(problems, fmt.Errorf("L%d: tables %d and %d overlap or are out of order", l, prev.ID, meta.ID))
+				}
+			}
+		}
+	}
+	for l, shards := range state.Ingest {
+		for sh, ts := range shards {
+			for i, meta := range ts {
+				listed[meta.ID] = true
+				if err := checkTable(fs, o.TableFormat, dir, meta); err != nil {
+					problems = append(problems, err)
+				}
+				if i > 0 && ts[i-1].OrderSeq() < meta.OrderSeq() {
+					problems = append(problems, fmt.Errorf("L%d ingest shard %d: tables %d and %d out of order", l, sh, ts[i-1].ID, meta.ID))
 				}
 			}
 		}
@@ -131,6 +146,17 @@ func checkValueLog(fs vfs.FS, format iface.TableFormat, dir string, state *manif
 	}
 	defer vs.Close()
 	var problems []error
+	// Every segment the manifest records live must exist. (A file below
+	// the head that is not live is a GC's leftover, removed at Open.)
+	have := map[uint32]bool{}
+	for _, si := range vs.Segments() {
+		have[si.Number] = true
+	}
+	for _, n := range state.ValueSegments {
+		if !have[n] {
+			problems = append(problems, fmt.Errorf("value-log segment %d is live in the manifest but has no file in %s", n, vdir))
+		}
+	}
 	var buf []byte
 	resolve := func(uk []byte, stored []byte) {
 		kind, exp, payload, err := iface.DecodeValue(stored)
@@ -168,7 +194,11 @@ func checkValueLog(fs vfs.FS, format iface.TableFormat, dir string, state *manif
 		resolve([]byte(k), stored)
 	}
 	var iters []iface.Iterator
-	for l, metas := range state.Levels {
+	all := slices.Clone(state.Levels)
+	for _, shards := range state.Ingest {
+		all = append(all, shards...)
+	}
+	for l, metas := range all {
 		for _, meta := range metas {
 			name := tableName(dir, meta.ID)
 			f, err := fs.Open(name)

@@ -64,8 +64,9 @@ type commitQueue struct {
 
 var writerPool = sync.Pool{New: func() any { return &writer{wake: make(chan struct{}, 1)} }}
 
-// commit runs b through the pipeline.
-func (db *DB) commit(b *Batch, sync bool) error {
+// commit runs b through the pipeline; queued, if not nil, is called once b
+// is in the queue (see ApplyQueued).
+func (db *DB) commit(b *Batch, sync bool, queued func()) error {
 	w := writerPool.Get().(*writer)
 	*w = writer{batch: b, sync: sync, wake: w.wake}
 	defer writerPool.Put(w)
@@ -78,6 +79,9 @@ func (db *DB) commit(b *Batch, sync bool) error {
 	lead := !q.leading
 	q.leading = true
 	q.mu.Unlock()
+	if queued != nil {
+		queued()
+	}
 	if !lead {
 		<-w.wake
 		lead = w.leader // written before the wake-up was sent
@@ -108,9 +112,13 @@ func (db *DB) lead() {
 	q := &db.commits
 	db.gather()
 	q.mu.Lock()
+	maxCount, maxSize := db.opts.WriteBatchMaxCount, db.opts.WriteBatchMaxSize
+	if db.widenForHotKeys(q.waiting) {
+		maxCount, maxSize = widenFactor*maxCount, widenFactor*maxSize
+	}
 	n, size := 0, int64(0)
-	for n < len(q.waiting) && n < db.opts.WriteBatchMaxCount {
-		if n > 0 && size+q.waiting[n].batch.size > db.opts.WriteBatchMaxSize {
+	for n < len(q.waiting) && n < maxCount {
+		if n > 0 && size+q.waiting[n].batch.size > maxSize {
 			break
 		}
 		size += q.waiting[n].batch.size
@@ -121,7 +129,7 @@ func (db *DB) lead() {
 	q.waiting = append(q.waiting[:0], q.waiting[n:]...)
 	q.mu.Unlock()
 
-	db.logGroup(group)
+	db.admitGroup(group, size) // throttle.go: delay while compaction is behind, then logGroup
 
 	q.mu.Lock()
 	if len(q.waiting) > 0 {
@@ -136,6 +144,38 @@ func (db *DB) lead() {
 		w.wake <- struct{}{}
 	}
 	db.stats.groups.Add(1)
+}
+
+// widenFactor is how much wider a group may be under hot-key pressure.
+const widenFactor = 4
+
+// widenForHotKeys reports whether the queue is longer than one group can
+// take and a queued batch writes a hot key (a decayed count of at least
+// HotKeyGroupThreshold). Writers of one hot key queue up behind each other;
+// taking them in fewer, wider groups turns their backlog into fewer log
+// writes and fsyncs. Called with the queue locked; it looks at the first
+// key of at most widenProbe batches, and only when there is a backlog.
+func (db *DB) widenForHotKeys(waiting []*writer) bool {
+	const widenProbe = 64
+	th := db.opts.HotKeyGroupThreshold
+	if th == 0 || len(waiting) <= db.opts.WriteBatchMaxCount && sumSize(waiting) <= db.opts.WriteBatchMaxSize {
+		return false
+	}
+	for _, w := range waiting[:min(len(waiting), widenProbe)] {
+		if len(w.batch.entries) > 0 && db.hot.Estimate(w.batch.entries[0].Key) >= th {
+			db.stats.widenedGroups.Add(1)
+			return true
+		}
+	}
+	return false
+}
+
+func sumSize(ws []*writer) int64 {
+	var n int64
+	for _, w := range ws {
+		n += w.batch.size
+	}
+	return n
 }
 
 // gather lets a leader about to fsync wait, for at most WriteBatchWait, for
@@ -261,7 +301,7 @@ func (db *DB) logGroup(group []*writer) {
 		w.entries = entries[off : off+n : off+n]
 		off += n
 		db.recBuf = encodeBatch(db.recBuf, w.version, w.entries)
-		need += w.batch.size
+		need += memtableNeed(w.entries)
 	}
 	mem, err := db.makeRoom(need, head)
 	if err != nil {

@@ -39,6 +39,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/nokv/nokv/compaction"
 	"github.com/nokv/nokv/iface"
 	"github.com/nokv/nokv/internal/hotkey"
 	"github.com/nokv/nokv/manifest"
@@ -80,6 +81,9 @@ type DB struct {
 	// table (not only in the log), so GC may collect those segments.
 	gcHorizon atomic.Uint32
 	gcMu      sync.Mutex // one GC cycle at a time
+	// vlogRecorded is the newest value-log segment recorded live in the
+	// manifest (vloggc.go); changed under versionMu.
+	vlogRecorded atomic.Uint32
 
 	// commits is the commit pipeline (commit.go).
 	commits commitQueue
@@ -90,16 +94,18 @@ type DB struct {
 
 	// mu guards the fields below; cond is signalled when a flush or
 	// compaction finishes, a memtable is rotated, or the DB closes.
-	mu       sync.RWMutex
-	cond     *sync.Cond
-	mem      *memTable
-	imm      []*memTable
-	current  *version
-	tables   map[uint64]*tableHandle
-	busy     map[uint64]bool // tables in a running compaction
-	bgErr    error
-	closing  bool
-	flushing bool
+	mu      sync.RWMutex
+	cond    *sync.Cond
+	mem     *memTable
+	imm     []*memTable
+	current *version
+	tables  map[uint64]*tableHandle
+	// compactions tracks the running compactions: their tables and output
+	// ranges (compaction.State has its own lock).
+	compactions *compaction.State
+	bgErr       error
+	closing     bool
+	flushing    bool
 
 	// versionMu serializes manifest edits and version installation.
 	versionMu sync.Mutex
@@ -116,6 +122,11 @@ type DB struct {
 	bgWG      sync.WaitGroup
 
 	stats stats
+	txns  TxnCounters
+	// testHookBeforeCompaction, when set by a test, runs before each
+	// compaction is carried out (its tables already registered as busy).
+	testHookBeforeCompaction atomic.Pointer[func()]
+	throttle                 throttle // write throttling (throttle.go)
 }
 
 // Open opens the store in dir, creating it if needed. opts may be nil. It
@@ -155,15 +166,15 @@ func Open(dir string, opts *Options) (db *DB, err error) {
 		return nil, fmt.Errorf("nokv: open %s: %w", dir, err)
 	}
 	db = &DB{
-		dir:       dir,
-		opts:      o,
-		lock:      lock,
-		cache:     cache,
-		tables:    make(map[uint64]*tableHandle),
-		busy:      make(map[uint64]bool),
-		flushCh:   make(chan struct{}, 1),
-		compactCh: make(chan struct{}, 1),
-		quit:      make(chan struct{}),
+		dir:         dir,
+		opts:        o,
+		lock:        lock,
+		cache:       cache,
+		tables:      make(map[uint64]*tableHandle),
+		compactions: compaction.NewState(),
+		flushCh:     make(chan struct{}, 1),
+		compactCh:   make(chan struct{}, 1),
+		quit:        make(chan struct{}),
 	}
 	db.cond = sync.NewCond(&db.mu)
 	db.snaps.init()
@@ -182,9 +193,11 @@ func Open(dir string, opts *Options) (db *DB, err error) {
 		return nil, err
 	}
 	if !o.DisableBackgroundWork {
-		db.bgWG.Add(2)
+		db.bgWG.Add(1 + o.MaxConcurrentCompactions)
 		go db.flushLoop()
-		go db.compactLoop()
+		for range o.MaxConcurrentCompactions {
+			go db.compactLoop()
+		}
 		if db.gc != nil && o.ValueLogGCInterval > 0 {
 			db.bgWG.Add(1)
 			go db.gcLoop()
@@ -209,20 +222,24 @@ func (db *DB) load(chosenVS bool) error {
 			o.NewValueStore = f
 		}
 	}
-	vs, err := o.NewValueStore(iface.ValueStoreOptions{FS: o.FS, Dir: filepath.Join(db.dir, "vlog"), Threshold: o.ValueThreshold})
+	state := m.State()
+	vs, err := o.NewValueStore(iface.ValueStoreOptions{FS: o.FS, Dir: filepath.Join(db.dir, "vlog"),
+		Threshold: o.ValueThreshold, CacheSize: o.ValueCacheSize, Recorded: valueLogRecord(state)})
 	if err != nil {
 		return fmt.Errorf("nokv: open value store: %w", err)
 	}
 	db.vs = vs
 	db.gc, _ = vs.(iface.ValueLogGC)
-	state := m.State()
+	if err := db.adoptValueSegments(state); err != nil {
+		return err
+	}
 	db.gcHorizon.Store(state.ValueLogHead.Segment)
 	if err := db.checkComponents(state.Components); err != nil {
 		return err
 	}
-	if len(state.Levels) > o.CompactionPolicy.NumLevels() {
-		for l := o.CompactionPolicy.NumLevels(); l < len(state.Levels); l++ {
-			if len(state.Levels[l]) > 0 {
+	if n := max(len(state.Levels), len(state.Ingest)); n > o.CompactionPolicy.NumLevels() {
+		for l := o.CompactionPolicy.NumLevels(); l < n; l++ {
+			if (l < len(state.Levels) && len(state.Levels[l]) > 0) || (l < len(state.Ingest) && len(state.Ingest[l]) > 0) {
 				return fmt.Errorf("%w: store has tables in L%d but compaction policy %s shapes %d levels",
 					iface.ErrIncompatible, l, o.CompactionPolicy.Name(), o.CompactionPolicy.NumLevels())
 			}
@@ -244,7 +261,22 @@ func (db *DB) load(chosenVS bool) error {
 			db.tables[meta.ID] = h
 		}
 	}
-	db.current = newVersion(levels)
+	ingest := make([][][]*tableHandle, o.CompactionPolicy.NumLevels())
+	for l, shards := range state.Ingest {
+		ingest[l] = make([][]*tableHandle, len(shards))
+		for s, metas := range shards {
+			for _, meta := range metas {
+				h, err := db.openTable(meta)
+				if err != nil {
+					return err
+				}
+				h.level, h.ingest, h.shard = l, true, s
+				ingest[l][s] = append(ingest[l][s], h)
+				db.tables[meta.ID] = h
+			}
+		}
+	}
+	db.current = newVersion(levels, ingest)
 	if err := db.removeOrphans(state); err != nil {
 		return err
 	}
@@ -416,6 +448,13 @@ func (db *DB) removeOrphans(state *manifest.State) error {
 	for _, l := range state.Levels {
 		for _, t := range l {
 			live[t.ID] = true
+		}
+	}
+	for _, shards := range state.Ingest {
+		for _, ts := range shards {
+			for _, t := range ts {
+				live[t.ID] = true
+			}
 		}
 	}
 	for _, n := range names {

@@ -92,6 +92,7 @@ func (db *DB) flushOne() error {
 	if db.gc != nil && mt.vlogEnd != (iface.ValuePtr{}) {
 		head := mt.vlogEnd
 		edit.ValueLogHead = &head
+		edit.AddValueSegments = db.unrecordedSegments(head)
 	}
 	var bytes int64
 	for _, h := range outs {
@@ -117,6 +118,7 @@ func (db *DB) flushOne() error {
 	db.releaseSeg.Store(next.Segment)
 	if edit.ValueLogHead != nil {
 		db.gcHorizon.Store(edit.ValueLogHead.Segment)
+		db.noteRecordedSegments(edit.AddValueSegments)
 	}
 	db.vs.AddDiscard(f.discard)
 	db.stats.flushes.Add(1)
@@ -126,19 +128,20 @@ func (db *DB) flushOne() error {
 }
 
 // installLocked makes a new current version: the old one minus removed plus
-// added tables (added at the level in their placement). Called with mu held.
+// added tables (placed by their level, ingest and shard fields). Called with
+// versionMu and mu held.
 func (db *DB) installLocked(added []*tableHandle, removed map[uint64]bool) {
 	old := db.current
-	levels := make([][]*tableHandle, len(old.levels))
-	for l, ts := range old.levels {
-		for _, h := range ts {
-			if !removed[h.meta.ID] {
-				levels[l] = append(levels[l], h)
-			}
-		}
-	}
+	levels, ingest := old.without(removed)
 	for _, h := range added {
-		levels[h.level] = append(levels[h.level], h)
+		if h.ingest {
+			for len(ingest[h.level]) <= h.shard {
+				ingest[h.level] = append(ingest[h.level], nil)
+			}
+			ingest[h.level][h.shard] = append(ingest[h.level][h.shard], h)
+		} else {
+			levels[h.level] = append(levels[h.level], h)
+		}
 		db.tables[h.meta.ID] = h
 	}
 	// A table both removed and added moved level: it stays open.
@@ -146,14 +149,18 @@ func (db *DB) installLocked(added []*tableHandle, removed map[uint64]bool) {
 	for _, h := range added {
 		moved[h.meta.ID] = true
 	}
-	sortLevels(levels)
 	for id := range removed {
 		if h := db.tables[id]; h != nil && !moved[id] {
 			h.obsolete.Store(true)
 			delete(db.tables, id)
 		}
 	}
-	db.current = newVersion(levels)
+	db.current = newVersion(levels, ingest)
+	if invariants {
+		if err := db.current.check(); err != nil {
+			panic(fmt.Sprintf("nokv: invariant broken by a version install: %v", err))
+		}
+	}
 	old.unref()
 }
 

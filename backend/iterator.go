@@ -22,6 +22,11 @@ type IterOptions struct {
 	// expired values included (see Version, IsDeleted, ExpiresAt). Layers
 	// that keep their own history (MVCC) read it this way.
 	AllVersions bool
+	// PrefetchValues, when positive, makes a forward iterator read the
+	// values of up to this many pointers ahead of its cursor with a few
+	// goroutines, so a scan that reads every value waits less on the value
+	// log (see prefetch.go). It costs up to that many values of memory.
+	PrefetchValues int
 }
 
 // Iterator walks the user keys visible at one version, in ascending order
@@ -53,6 +58,8 @@ type Iterator struct {
 	err   error
 
 	seekBuf []byte // scratch for internal seek keys
+
+	pf *prefetcher // nil unless IterOptions.PrefetchValues is set
 
 	// reverse-scan scratch
 	bestKey   []byte
@@ -87,17 +94,13 @@ func (db *DB) newIterator(o *IterOptions, version uint64) (*Iterator, error) {
 	for i := len(rs.imm) - 1; i >= 0; i-- {
 		iters = append(iters, rs.imm[i].m.NewIterator())
 	}
-	for _, h := range rs.v.levels[0] {
-		iters = append(iters, h.t.NewIterator())
-	}
-	for _, l := range rs.v.levels[1:] {
-		if len(l) > 0 {
-			iters = append(iters, newLevelIter(l))
-		}
-	}
+	iters = rs.v.appendIters(iters) // L0, then per level its ingest buffer and main run
 	it := &Iterator{db: db, rs: rs, unpin: unpin, it: newMergingIter(iters), version: version, now: uint64(time.Now().Unix())}
 	if o != nil {
 		it.all = o.AllVersions
+		if o.PrefetchValues > 0 && db.gc != nil {
+			it.pf = newPrefetcher(db, o.PrefetchValues)
+		}
 		it.lower, it.upper = o.LowerBound, o.UpperBound
 		if len(o.Prefix) > 0 {
 			if it.lower == nil || bytes.Compare(it.lower, o.Prefix) < 0 {
@@ -375,7 +378,7 @@ func (it *Iterator) Value() ([]byte, error) {
 		return it.value, nil
 	}
 	if !it.vdone {
-		v, err := it.db.readPointer(it.value, it.vbuf[:0])
+		v, err := it.readValue()
 		if err != nil {
 			return nil, err
 		}
@@ -391,6 +394,9 @@ func (it *Iterator) Err() error { return it.err }
 func (it *Iterator) Close() error {
 	if it.it == nil {
 		return it.err
+	}
+	if it.pf != nil {
+		it.pf.close() // before the pin goes: its reads may be in flight
 	}
 	err := it.it.Close()
 	it.it = nil

@@ -66,6 +66,19 @@ var metaVariants = []metaVariant{
 		smallPolicy(o, c, 2)
 		o.DisableBackgroundWork = true
 	}},
+	{"ingest-buffer", func(o *backend.Options, c registry.Config) {
+		// Every L0 compaction goes through an ingest buffer (moves, merges
+		// inside, drains; see bufferingPolicy), with up to four compactions
+		// at once split into small subcompactions.
+		smallPolicy(o, c, 2)
+		if c.Compaction == "leveled" { // leveled's own buffer would share the shards
+			o.CompactionPolicy = leveled.New(leveled.Options{L0Trigger: 2, BaseLevelSize: 64 << 10, LevelMultiplier: 4, DisableIngest: true})
+		}
+		o.CompactionPolicy = &bufferingPolicy{inner: o.CompactionPolicy}
+		o.TargetTableSize = 4 << 10
+		o.MaxConcurrentCompactions = 4
+		o.MaxSubcompactions = 3
+	}},
 	{"large-memtable", func(o *backend.Options, c registry.Config) {
 		o.MemtableSize = 64 << 20 // only explicit flushes (and recovery) make tables
 	}},

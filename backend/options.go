@@ -2,6 +2,7 @@ package backend
 
 import (
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -21,7 +22,8 @@ type Options struct {
 	// NewMemtable makes memtables; default the arena skiplist.
 	NewMemtable iface.NewMemtable
 	// MemtableSize is the size at which the active memtable is rotated;
-	// default 64 MiB.
+	// default 64 MiB. It counts what the memtable holds: for a value the
+	// value store separated, the pointer, not the value.
 	MemtableSize int64
 	// MaxImmutableMemtables is how many rotated memtables may wait for flush
 	// before writes stall; default 2.
@@ -50,6 +52,10 @@ type Options struct {
 	// ValueThreshold is the value size from which the value store may
 	// separate values; default 1 KiB.
 	ValueThreshold int
+	// ValueCacheSize bounds the bytes of recently read values the value
+	// store keeps in memory (vlog: its read cache); 0 means the store's
+	// default (32 MiB for vlog), negative means no cache.
+	ValueCacheSize int64
 
 	// ValueLogGCInterval is how often background value-log GC looks for a
 	// segment to collect; default 1 minute, negative disables it (GC then
@@ -64,9 +70,45 @@ type Options struct {
 
 	// CompactionPolicy picks compactions; default leveled.
 	CompactionPolicy iface.CompactionPolicy
+	// MaxConcurrentCompactions is how many compactions run at once in the
+	// background; compaction.State keeps them from sharing a table or
+	// writing overlapping ranges into one output. Default 2, or a quarter
+	// of GOMAXPROCS on machines with more than 8 (at most 8); 1 runs them
+	// one at a time.
+	MaxConcurrentCompactions int
+	// MaxSubcompactions is how many parallel parts one large merge is
+	// split into, by key range (each part at least two TargetTableSize of
+	// input); its outputs are still installed with one manifest edit.
+	// Default 2, or half of GOMAXPROCS on machines with more than 4 (at most
+	// 8); 1 disables the split.
+	MaxSubcompactions int
 	// L0StopWritesThreshold stalls writes while L0 holds this many tables;
-	// default 24.
+	// default 24. Tables of ingest buffers count at IngestTableDebt each.
 	L0StopWritesThreshold int
+	// L0SlowdownWritesThreshold is the L0 table count from which writes
+	// are delayed, more the closer L0 gets to L0StopWritesThreshold (see
+	// DelayedWriteRate); default L0StopWritesThreshold/2, negative
+	// disables. It must be below L0StopWritesThreshold.
+	L0SlowdownWritesThreshold int
+	// IngestTableDebt is what a table in an ingest buffer counts for, in L0
+	// tables, against the two thresholds above; default 0.25, negative
+	// means 0.
+	IngestTableDebt float64
+	// SoftPendingCompactionBytes is the compaction debt (the policy's
+	// estimate of the bytes compactions still have to rewrite, for policies
+	// that implement iface.CompactionDebt) from which writes are delayed;
+	// default 64 GiB, negative disables.
+	SoftPendingCompactionBytes int64
+	// HardPendingCompactionBytes is the compaction debt at which writes
+	// stall until compactions pay it down; default 256 GiB, negative
+	// disables. It must not be below SoftPendingCompactionBytes.
+	HardPendingCompactionBytes int64
+	// DelayedWriteRate is the rate, in bytes per second of batches, writes
+	// are let through at once the debt reaches a soft limit. It falls in
+	// proportion to how far the debt has gone from the soft limit towards
+	// the hard one, to 1/64 of it just below the hard limit; default 16
+	// MiB/s. Throttling, like the stalls, is off with DisableBackgroundWork.
+	DelayedWriteRate int64
 
 	// MaxManifestFileSize is the size past which the manifest is rewritten
 	// as one snapshot; default 1 MiB.
@@ -91,6 +133,13 @@ type Options struct {
 	// HotKeyWindow is the decay period of key access counts: a count is
 	// halved every window; default 10s.
 	HotKeyWindow time.Duration
+	// HotKeyGroupThreshold is the decayed count at which a key is hot
+	// enough to widen commit groups: when more writers queue than one
+	// group takes and one of them writes such a key, the leader takes up
+	// to 4× WriteBatchMaxCount batches and 4× WriteBatchMaxSize bytes.
+	// Default 1024 (about 100 accesses a second with the default window);
+	// math.MaxUint32 turns widening off.
+	HotKeyGroupThreshold uint32
 	// WriteHotKeyLimit, when positive, refuses (with iface.ErrHotKey) a
 	// batch writing a key whose decayed write-and-read count exceeds it.
 	// Off by default.
@@ -155,6 +204,12 @@ func (o *Options) EnsureDefaults() *Options {
 	if o.CompactionPolicy == nil {
 		o.CompactionPolicy = defaultPolicy()
 	}
+	if o.MaxConcurrentCompactions <= 0 {
+		o.MaxConcurrentCompactions = max(2, min(runtime.GOMAXPROCS(0)/4, 8))
+	}
+	if o.MaxSubcompactions <= 0 {
+		o.MaxSubcompactions = max(2, min(runtime.GOMAXPROCS(0)/2, 8))
+	}
 	if o.MaxManifestFileSize <= 0 {
 		o.MaxManifestFileSize = 1 << 20
 	}
@@ -167,6 +222,9 @@ func (o *Options) EnsureDefaults() *Options {
 	if o.WriteBatchWait == 0 {
 		o.WriteBatchWait = 100 * time.Microsecond
 	}
+	if o.HotKeyGroupThreshold == 0 {
+		o.HotKeyGroupThreshold = 1024
+	}
 	if o.HotKeyTopN <= 0 {
 		o.HotKeyTopN = 16
 	}
@@ -176,6 +234,7 @@ func (o *Options) EnsureDefaults() *Options {
 	if o.L0StopWritesThreshold <= 0 {
 		o.L0StopWritesThreshold = 24
 	}
+	o.ensureThrottleDefaults()
 	if o.Logger == nil {
 		o.Logger = hclog.New(&hclog.LoggerOptions{Name: "nokv", Level: hclog.Warn})
 	}
@@ -189,6 +248,9 @@ func (o *Options) Validate() error {
 	}
 	if o.TargetTableSize < 4<<10 {
 		return fmt.Errorf("%w: TargetTableSize %d is below 4 KiB", iface.ErrInvalidArgument, o.TargetTableSize)
+	}
+	if err := o.validateThrottle(); err != nil {
+		return err
 	}
 	if o.CompactionPolicy.NumLevels() < 2 || o.CompactionPolicy.NumLevels() > 16 {
 		return fmt.Errorf("%w: compaction policy %s shapes %d levels; 2 to 16 are supported",

@@ -194,3 +194,51 @@ func TestConcurrentSyncedWritersCrash(t *testing.T) {
 		}
 	}
 }
+
+// TestHotKeyWidensGroups: many synced writers of one hot key queue up past
+// WriteBatchMaxCount; the leader widens its groups (WidenedGroups counts
+// them, and the mean group exceeds the normal cap), and every write lands.
+func TestHotKeyWidensGroups(t *testing.T) {
+	o := smallOptions(nil)
+	o.WriteBatchMaxCount = 2
+	o.HotKeyGroupThreshold = 16
+	db := openTest(t, t.TempDir(), o)
+	const writers, each = 24, 40
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for n := 0; n < each; n++ {
+				b := backend.NewBatch()
+				b.Set([]byte("hot"), []byte(fmt.Sprint(w, n)))
+				b.Set([]byte(fmt.Sprintf("w%02d-%03d", w, n)), []byte("x"))
+				if err := db.Apply(b, &backend.WriteOptions{Sync: true}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	st := db.Stats()
+	if st.WidenedGroups == 0 {
+		t.Fatalf("no group widened (%d batches in %d groups)", st.Batches, st.CommitGroups)
+	}
+	if mean := float64(st.Batches) / float64(st.CommitGroups); mean <= 2 {
+		t.Fatalf("mean group %.2f batches, not above WriteBatchMaxCount 2 (%d widened)", mean, st.WidenedGroups)
+	}
+	for w := 0; w < writers; w++ {
+		for n := 0; n < each; n++ {
+			if _, err := db.Get([]byte(fmt.Sprintf("w%02d-%03d", w, n))); err != nil {
+				t.Fatalf("write %d/%d lost: %v", w, n, err)
+			}
+		}
+	}
+	t.Logf("%d batches in %d groups, %d widened", st.Batches, st.CommitGroups, st.WidenedGroups)
+}

@@ -71,8 +71,18 @@ func (db *DB) lookup(rs readState, key []byte, version uint64) (ikey, stored []b
 			return k, v, ok, err
 		}
 	}
-	for _, l := range rs.v.levels[1:] {
-		h := levelFind(l, ik)
+	for l := 1; l < len(rs.v.levels); l++ {
+		// The level's ingest buffer, newest first, then its main run.
+		for _, h := range rs.v.buffered[l] {
+			if bytes.Compare(key, iface.UserKey(h.meta.Smallest)) < 0 || bytes.Compare(key, iface.UserKey(h.meta.Largest)) > 0 {
+				continue
+			}
+			k, v, ok, err := h.t.Get(ik)
+			if err != nil || ok {
+				return k, v, ok, err
+			}
+		}
+		h := levelFind(rs.v.levels[l], ik)
 		if h == nil {
 			continue
 		}

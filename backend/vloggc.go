@@ -3,9 +3,12 @@ package backend
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nokv/nokv/iface"
+	"github.com/nokv/nokv/manifest"
+	"github.com/nokv/nokv/vlog"
 )
 
 // GCResult reports one value-log GC cycle.
@@ -89,6 +92,12 @@ func (db *DB) RunValueLogGC(minRatio float64) (GCResult, error) {
 	if err != nil {
 		return res, fmt.Errorf("value-log GC of segment %d: %w", seg, err)
 	}
+	// The manifest drops the segment from the live set before its file can
+	// go: a crash in between leaves an unrecorded file below the head,
+	// which the next Open removes (vlog.Options.Recorded).
+	if err := db.dropRecordedSegment(seg); err != nil {
+		return res, fmt.Errorf("value-log GC of segment %d: %w", seg, err)
+	}
 	if err := db.gc.RemoveSegment(seg); err != nil {
 		return res, fmt.Errorf("value-log GC of segment %d: %w", seg, err)
 	}
@@ -138,4 +147,80 @@ func (db *DB) gcLoop() {
 			}
 		}
 	}
+}
+
+// The value log's live segment set is recorded in the manifest (edit fields
+// AddValueSegments and DropValueSegments): a flush records every segment
+// up to the head it records, GC records a drop before the file is deleted,
+// and Open hands the record to the value store to check its directory
+// against (iface.ValueStoreOptions.Recorded).
+
+// valueLogRecord returns the manifest's record of the value log, or nil if
+// it holds none.
+func valueLogRecord(state *manifest.State) *iface.ValueLogRecord {
+	if state.ValueLogHead == (iface.ValuePtr{}) && len(state.ValueSegments) == 0 {
+		return nil
+	}
+	return &iface.ValueLogRecord{Head: state.ValueLogHead, Live: state.ValueSegments}
+}
+
+// adoptValueSegments sets vlogRecorded from the manifest, and records the
+// live set of a store written before it was kept (a head but no live set):
+// the segment files at or below the head, as the value log found them.
+func (db *DB) adoptValueSegments(state *manifest.State) error {
+	if n := len(state.ValueSegments); n > 0 {
+		db.vlogRecorded.Store(state.ValueSegments[n-1])
+		return nil
+	}
+	v, ok := db.vs.(*vlog.Store)
+	if !ok || state.ValueLogHead == (iface.ValuePtr{}) {
+		return nil
+	}
+	var adopt []uint32
+	for _, si := range v.Segments() {
+		if si.Number <= state.ValueLogHead.Segment {
+			adopt = append(adopt, si.Number)
+		}
+	}
+	if len(adopt) == 0 {
+		return nil
+	}
+	if err := db.manifest.Apply(&manifest.Edit{AddValueSegments: adopt}); err != nil {
+		return fmt.Errorf("nokv: record value-log segments: %w", err)
+	}
+	db.vlogRecorded.Store(adopt[len(adopt)-1])
+	return nil
+}
+
+// unrecordedSegments returns the segments a flush recording head must add
+// to the live set: those after the newest recorded one, up to the head's.
+// Segment numbers are consecutive, and GC never takes a segment at or past
+// the recorded head, so all of them exist. Called with versionMu held.
+func (db *DB) unrecordedSegments(head iface.ValuePtr) []uint32 {
+	var out []uint32
+	for n := db.vlogRecorded.Load() + 1; n != 0 && n <= head.Segment; n++ {
+		out = append(out, n)
+	}
+	return out
+}
+
+// noteRecordedSegments notes segments an applied edit added. Called with
+// versionMu held.
+func (db *DB) noteRecordedSegments(added []uint32) {
+	if n := len(added); n > 0 && added[n-1] > db.vlogRecorded.Load() {
+		db.vlogRecorded.Store(added[n-1])
+	}
+}
+
+// dropRecordedSegment records that GC dropped seg, if it is recorded.
+func (db *DB) dropRecordedSegment(seg uint32) error {
+	db.versionMu.Lock()
+	defer db.versionMu.Unlock()
+	if !slices.Contains(db.manifest.State().ValueSegments, seg) {
+		return nil
+	}
+	if err := db.manifest.Apply(&manifest.Edit{DropValueSegments: []uint32{seg}}); err != nil {
+		return fmt.Errorf("manifest: %w", err)
+	}
+	return nil
 }

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/nokv/nokv/backend"
+	"github.com/nokv/nokv/manifest"
 	"github.com/nokv/nokv/vfs"
 	"github.com/nokv/nokv/vlog"
 )
@@ -247,4 +250,105 @@ func TestValueLogGCCrash(t *testing.T) {
 		}
 	}
 	t.Logf("crashed at %d of the GC cycles' %d file operations", (ops+step-1)/step, ops)
+}
+
+// TestValueLogLiveSetRecorded checks the value log's live set in the
+// manifest: flushes record the segments up to the head, GC records drops,
+// and a segment GC dropped whose file a crash left behind (an iterator
+// pinned it) is removed at the next Open.
+func TestValueLogLiveSetRecorded(t *testing.T) {
+	mem := vfs.NewMem()
+	o := vlogOptions(mem)
+	o.DisableBackgroundWork = true
+	db, err := backend.Open("/db", o)
+	must(t, err)
+	overwrite(t, db, 300, 4)
+	must(t, db.Flush())
+	must(t, db.Compact())
+	state, err := manifest.Load(mem, "/db")
+	must(t, err)
+	head := state.ValueLogHead.Segment
+	if head < 3 || len(state.ValueSegments) != int(head) || state.ValueSegments[head-1] != head {
+		t.Fatalf("live set %v with head segment %d: want 1..head", state.ValueSegments, head)
+	}
+	it, err := db.NewIterator(nil) // pins every segment
+	must(t, err)
+	res, err := db.RunValueLogGC(0.1)
+	must(t, err)
+	if !res.Collected {
+		t.Fatal("GC collected nothing")
+	}
+	state, err = manifest.Load(mem, "/db")
+	must(t, err)
+	if slices.Contains(state.ValueSegments, res.Segment) {
+		t.Fatalf("segment %d still live after GC: %v", res.Segment, state.ValueSegments)
+	}
+	orphan := fmt.Sprintf("/db/vlog/%06d.vlog", res.Segment)
+	if _, err := mem.Stat(orphan); err != nil {
+		t.Fatalf("the pinned segment's file is gone already: %v", err)
+	}
+	// Crash with the iterator open: the file stays behind.
+	rfs := mem.Crash()
+	it.Close()
+	db.Close() // writes only to the crashed file system
+	if _, err := rfs.Stat(orphan); err != nil {
+		t.Fatalf("the crash lost %s: %v", orphan, err)
+	}
+	o = vlogOptions(rfs)
+	db2, err := backend.Open("/db", o)
+	must(t, err)
+	if _, err := rfs.Stat(orphan); err == nil {
+		t.Fatalf("Open kept %s, which GC dropped", orphan)
+	}
+	for k := 0; k < 300; k++ {
+		key := fmt.Sprintf("k%05d", k)
+		if v, err := db2.Get([]byte(key)); err != nil || !bytes.Equal(v, gcValue(key, 3)) {
+			t.Fatalf("%s = %q, %v", key, v[:min(len(v), 16)], err)
+		}
+	}
+	must(t, db2.Close())
+	for _, p := range backend.Check("/db", o) {
+		t.Fatalf("check: %v", p)
+	}
+	// A live segment whose file is missing fails Open, naming it.
+	live := fmt.Sprintf("/db/vlog/%06d.vlog", state.ValueSegments[0])
+	must(t, rfs.Remove(live))
+	if _, err := backend.Open("/db", o); err == nil || !strings.Contains(err.Error(), live) {
+		t.Fatalf("Open with %s missing: %v, want an error naming it", live, err)
+	}
+}
+
+// TestValueLogLiveSetAdopted opens a store whose manifest records a
+// value-log head but no live set (written before the set was kept): Open
+// records the segment files at or below the head, and GC works on.
+func TestValueLogLiveSetAdopted(t *testing.T) {
+	mem := vfs.NewMem()
+	o := vlogOptions(mem)
+	o.DisableBackgroundWork = true
+	db, err := backend.Open("/db", o)
+	must(t, err)
+	overwrite(t, db, 300, 4)
+	must(t, db.Flush())
+	must(t, db.Compact())
+	must(t, db.Close())
+	// Forget the live set, as an older NoKV would never have written it.
+	m, err := manifest.Open(mem, "/db", manifest.Options{})
+	must(t, err)
+	recorded := m.State().ValueSegments
+	must(t, m.Apply(&manifest.Edit{DropValueSegments: recorded}))
+	must(t, m.Close())
+
+	db = openTest(t, "/db", o)
+	state, err := manifest.Load(mem, "/db")
+	must(t, err)
+	if !slices.Equal(state.ValueSegments, recorded) {
+		t.Fatalf("adopted live set %v, want %v", state.ValueSegments, recorded)
+	}
+	res, err := db.RunValueLogGC(0.1)
+	must(t, err)
+	if !res.Collected {
+		t.Fatal("GC collected nothing")
+	}
+	overwrite(t, db, 300, 1)
+	must(t, db.Flush())
 }

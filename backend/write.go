@@ -25,15 +25,32 @@ func (db *DB) Delete(key []byte, wo *WriteOptions) error {
 // has SyncWrites). When Apply returns nil the batch is visible to every
 // later read. The batch may be reused once Apply returns.
 func (db *DB) Apply(b *Batch, wo *WriteOptions) error {
+	return db.ApplyQueued(b, wo, nil)
+}
+
+// ApplyQueued is Apply, but calls queued (when not nil) as soon as b has its
+// place in the commit order: a batch Applied or queued after queued returns
+// commits after b. queued is called exactly once, also when b fails early,
+// and before the write itself. A transaction layer picks a commit version
+// (Batch.SetVersion) under its own lock and releases that lock in queued, so
+// its commits are applied in version order and still share commit groups
+// and fsyncs.
+func (db *DB) ApplyQueued(b *Batch, wo *WriteOptions, queued func()) error {
 	if len(b.entries) == 0 {
+		if queued != nil {
+			queued()
+		}
 		return nil
 	}
 	for i := range b.entries {
 		if len(b.entries[i].Key) == 0 {
+			if queued != nil {
+				queued()
+			}
 			return fmt.Errorf("%w: empty key", iface.ErrInvalidArgument)
 		}
 	}
-	return db.commit(b, db.opts.SyncWrites || (wo != nil && wo.Sync))
+	return db.commit(b, db.opts.SyncWrites || (wo != nil && wo.Sync), queued)
 }
 
 // writable reports why the DB cannot take writes, if it cannot.
@@ -51,7 +68,8 @@ func (db *DB) writable() error {
 
 // makeRoom makes sure the active memtable can take need more bytes,
 // rotating it (and the log segment with it) when it cannot, and stalling
-// while too many memtables wait for flush or L0 holds too many tables. It
+// while too many memtables wait for flush or the compaction debt is at a
+// hard limit (L0StopWritesThreshold, HardPendingCompactionBytes). It
 // returns the memtable the bytes go to. head is the value-log head before
 // the writes' values (the end of what a rotated memtable points to). Called
 // with writeMu held.
@@ -77,7 +95,7 @@ func (db *DB) makeRoom(need int64, head iface.ValuePtr) (*memTable, error) {
 		if db.bgErr != nil {
 			return nil, fmt.Errorf("%w: %w", iface.ErrReadOnly, db.bgErr)
 		}
-		if !db.opts.DisableBackgroundWork && len(db.current.levels[0]) >= db.opts.L0StopWritesThreshold {
+		if db.stopWritesLocked() { // throttle.go: the debt is at a hard limit
 			if stalled.IsZero() {
 				stalled = time.Now()
 			}

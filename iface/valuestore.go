@@ -44,6 +44,24 @@ type ValueStoreOptions struct {
 	FS        vfs.FS
 	Dir       string // directory for the store's files
 	Threshold int    // values of at least this many bytes are separated
+	// CacheSize bounds the bytes of recently read values a store may keep
+	// in memory: 0 means the store's default, negative means none. Stores
+	// that keep no values apart (inline) ignore it.
+	CacheSize int64
+	// Recorded is what the engine's manifest says about the store's files,
+	// for the store to check its directory against at open; nil when
+	// nothing is recorded. Stores without segment files ignore it.
+	Recorded *ValueLogRecord
+}
+
+// ValueLogRecord is what the manifest records about a value log: the head
+// as of the last flush and the live segment set. Every segment at or below
+// Head.Segment was recorded live when a flush reached it, and leaves the set
+// only when GC drops it (before its file is deleted); segments above it may
+// be unrecorded (created since the last flush).
+type ValueLogRecord struct {
+	Head ValuePtr
+	Live []uint32 // ascending
 }
 
 // NewValueStore opens (creating if needed) a value store.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/nokv/nokv/iface"
 	"github.com/nokv/nokv/vfs"
@@ -106,20 +107,39 @@ func writeState(w io.Writer, s *State) {
 	if s.ValueLogHead != (iface.ValuePtr{}) {
 		fmt.Fprintf(w, "value-log head: segment %d offset %d\n", s.ValueLogHead.Segment, s.ValueLogHead.Offset)
 	}
+	if len(s.ValueSegments) > 0 {
+		fmt.Fprintf(w, "value-log segments: %d live: %s\n", len(s.ValueSegments), fmtSegments(s.ValueSegments))
+	}
 	fmt.Fprintf(w, "tables: %d\n", s.NumTables())
-	for level, tables := range s.Levels {
-		if len(tables) == 0 {
-			continue
+	for level := 0; level < max(len(s.Levels), len(s.Ingest)); level++ {
+		if level < len(s.Ingest) {
+			for shard, tables := range s.Ingest[level] {
+				if len(tables) > 0 {
+					writeTables(w, fmt.Sprintf("L%d ingest shard %d", level, shard), tables)
+				}
+			}
 		}
-		var bytes int64
-		for _, t := range tables {
-			bytes += t.Size
+		if level < len(s.Levels) && len(s.Levels[level]) > 0 {
+			writeTables(w, fmt.Sprintf("L%d", level), s.Levels[level])
 		}
-		fmt.Fprintf(w, "L%d: %d tables, %d bytes\n", level, len(tables), bytes)
-		for _, t := range tables {
-			fmt.Fprintf(w, "  %06d size=%d entries=%d deletions=%d versions=[%d,%d] keys=%s .. %s\n",
-				t.ID, t.Size, t.Entries, t.Deletions, t.MinVersion, t.MaxVersion, fmtKey(t.Smallest), fmtKey(t.Largest))
+	}
+}
+
+// writeTables lists the tables of one level's main run or ingest shard, in
+// read order; seq is shown where it differs from the id.
+func writeTables(w io.Writer, name string, tables []iface.TableMeta) {
+	var bytes int64
+	for _, t := range tables {
+		bytes += t.Size
+	}
+	fmt.Fprintf(w, "%s: %d tables, %d bytes\n", name, len(tables), bytes)
+	for _, t := range tables {
+		seq := ""
+		if t.Seq != 0 && t.Seq != t.ID {
+			seq = fmt.Sprintf(" seq=%d", t.Seq)
 		}
+		fmt.Fprintf(w, "  %06d%s size=%d entries=%d deletions=%d versions=[%d,%d] keys=%s .. %s\n",
+			t.ID, seq, t.Size, t.Entries, t.Deletions, t.MinVersion, t.MaxVersion, fmtKey(t.Smallest), fmtKey(t.Largest))
 	}
 }
 
@@ -129,4 +149,26 @@ func fmtKey(k []byte) string {
 		return fmt.Sprintf("%q(no version)", k)
 	}
 	return fmt.Sprintf("%q@%d", iface.UserKey(k), iface.Version(k))
+}
+
+// fmtSegments lists segment numbers, runs of consecutive numbers as ranges:
+// "1-4 7 9-12".
+func fmtSegments(segs []uint32) string {
+	var b strings.Builder
+	for i := 0; i < len(segs); {
+		j := i
+		for j+1 < len(segs) && segs[j+1] == segs[j]+1 {
+			j++
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		if j > i {
+			fmt.Fprintf(&b, "%d-%d", segs[i], segs[j])
+		} else {
+			fmt.Fprintf(&b, "%d", segs[i])
+		}
+		i = j + 1
+	}
+	return b.String()
 }

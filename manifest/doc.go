@@ -68,14 +68,31 @@
 //	                      entries | deletions | min version | max version
 //	                      (uvarints)
 //	 7   value-log head   segment, offset (uvarints): values before it have pointers in tables
-//	 8   vlog segment     reserved: a live value-log segment added
-//	 9   vlog segment     reserved: a value-log segment dropped (GC)
+//	 8   vlog segment     segment number (uvarint): a value-log segment joins
+//	     added            the live set (recorded by the flush whose head
+//	                      reaches it)
+//	 9   vlog segment     segment number (uvarint): a value-log segment leaves
+//	     dropped          the live set (recorded by GC before the file is
+//	                      deleted)
 //	10   region           reserved: a region descriptor (id, start key, end
 //	                      key, epoch version and conf version, peers)
 //	11   region removed   reserved: a region id
+//	12   add table, with  level (varint) | shard (varint; -1: the level's main
+//	     its order        run, s >= 0: shard s of its ingest buffer) |
+//	                      seq (uvarint) | the rest as in 6, from id on
 //
-// Fields 1, 5 and 6 may repeat; the others appear at most once. Writers emit
-// fields in tag order (components sorted by name); readers accept any order.
+// Fields 1, 5, 6, 8, 9 and 12 may repeat; the others appear at most once. Writers
+// emit fields in tag order (components sorted by name), except that the
+// add-table fields 6 and 12 follow the order of Edit.AddTables; readers
+// accept any order.
+//
+// A table is added with field 12 only when it joins an ingest buffer or
+// carries an explicit Seq (the ordering key of tables that may overlap, see
+// iface.TableMeta.Seq); every other table uses field 6 and reads back with
+// Seq 0, which orders it by its id. So a store that never used an ingest
+// buffer is written exactly as before, and a manifest written before field
+// 12 existed reads unchanged. Field 5 deletes a table from its level's main
+// run or buffer, wherever it is (table ids are unique).
 // A body must be consumed exactly. New information is added as new tags, so
 // every manifest written so far stays readable; a reader that meets a tag it
 // does not know (a manifest from a newer NoKV) refuses it with an error naming

@@ -8,11 +8,21 @@ import (
 	"github.com/nokv/nokv/iface"
 )
 
-// TableEntry is a table added to a level.
+// TableEntry is a table added to a level: to its main run, or to shard Shard
+// of its ingest buffer when Ingest is set.
 type TableEntry struct {
 	Level int             // level the table joins, 0 to MaxLevels-1
-	Meta  iface.TableMeta // the table's metadata
+	Meta  iface.TableMeta // the table's metadata (Meta.Seq is persisted)
+	// Ingest places the table in the level's ingest buffer, in shard Shard
+	// (0 to MaxIngestShards-1); Shard is ignored without Ingest.
+	Ingest bool
+	Shard  int
 }
+
+// extended reports whether a needs the ordered add-table field (tag 12):
+// it joins an ingest buffer or carries an explicit Seq. Other tables use
+// tag 6, which every NoKV reads.
+func (a *TableEntry) extended() bool { return a.Ingest || a.Meta.Seq != 0 }
 
 // TableRef names a table removed from a level.
 type TableRef struct {
@@ -24,9 +34,8 @@ type TableRef struct {
 // nothing. Within an edit, DeleteTables take effect before AddTables, so a
 // table may be moved between levels by deleting and re-adding its ID.
 //
-// Later formats will add value-log fields (head, live segments) and region
-// descriptors (id, key range, epoch, peers) as new tagged fields; see the
-// package documentation for the reserved tags.
+// Later formats will add region descriptors (id, key range, epoch, peers)
+// as new tagged fields; see the package documentation for the reserved tags.
 type Edit struct {
 	// Components sets the names of on-disk components, e.g. "table" ->
 	// "sstable/v1", "valuestore" -> "inline". Names not mentioned keep their
@@ -50,6 +59,15 @@ type Edit struct {
 	// value-log GC may work on the segments below its segment. It never
 	// moves backwards.
 	ValueLogHead *iface.ValuePtr
+	// AddValueSegments lists value-log segments that join the live set: a
+	// segment is recorded at the latest by the flush edit whose head is in
+	// it or past it (so every segment below the head is recorded). Each
+	// must not be live already.
+	AddValueSegments []uint32
+	// DropValueSegments lists value-log segments that leave the live set:
+	// GC records the drop after it rewrote the segment's live values and
+	// before it deletes the file. Each must be live.
+	DropValueSegments []uint32
 }
 
 // Field tags of the edit encoding (see the package documentation).
@@ -61,14 +79,31 @@ const (
 	tagDeleteTable   = 5
 	tagAddTable      = 6
 	tagValueLogHead  = 7
-	// tagLast is the largest tag this build reads.
-	tagLast = tagValueLogHead
+	tagAddTableSeq   = 12
+	// tagLast is the largest tag this build reads; tags below it that are
+	// still in reservedTags are not read either (see knownTag).
+	tagLast = tagAddTableSeq
 )
+
+// Value-log live-set tags: each field carries one segment number, and both
+// may repeat.
+const (
+	tagValueSegmentAdded   = 8
+	tagValueSegmentDropped = 9
+)
+
+// MaxIngestShards bounds the shard number of an ingest-buffer table.
+const MaxIngestShards = 1 << 10
+
+// knownTag reports whether this build reads tag (1 to tagLast, minus the
+// tags still reserved for later formats).
+func knownTag(tag uint64) bool {
+	_, reserved := reservedTags[tag]
+	return tag >= 1 && tag <= tagLast && !reserved
+}
 
 // reservedTags names the tags set aside for later formats.
 var reservedTags = map[uint64]string{
-	8:  "value-log segment added",
-	9:  "value-log segment dropped",
 	10: "region descriptor",
 	11: "region removed",
 }
@@ -76,7 +111,8 @@ var reservedTags = map[uint64]string{
 // IsEmpty reports whether e changes nothing.
 func (e *Edit) IsEmpty() bool {
 	return len(e.Components) == 0 && e.LogCheckpoint == nil && e.NextFileNum == 0 &&
-		e.LastVersion == 0 && len(e.AddTables) == 0 && len(e.DeleteTables) == 0 && e.ValueLogHead == nil
+		e.LastVersion == 0 && len(e.AddTables) == 0 && len(e.DeleteTables) == 0 && e.ValueLogHead == nil &&
+		len(e.AddValueSegments) == 0 && len(e.DropValueSegments) == 0
 }
 
 // Encode appends the encoding of e to dst and returns it. The encoding is
@@ -114,6 +150,16 @@ func (e *Edit) Encode(dst []byte) []byte {
 	for _, a := range e.AddTables {
 		m := &a.Meta
 		body = binary.AppendVarint(body[:0], int64(a.Level))
+		tag := uint64(tagAddTable)
+		if a.extended() {
+			tag = tagAddTableSeq
+			shard := int64(-1)
+			if a.Ingest {
+				shard = int64(a.Shard)
+			}
+			body = binary.AppendVarint(body, shard)
+			body = binary.AppendUvarint(body, m.Seq)
+		}
 		body = binary.AppendUvarint(body, m.ID)
 		body = binary.AppendVarint(body, m.Size)
 		body = appendBytes(body, m.Smallest)
@@ -122,12 +168,18 @@ func (e *Edit) Encode(dst []byte) []byte {
 		body = binary.AppendUvarint(body, m.Deletions)
 		body = binary.AppendUvarint(body, m.MinVersion)
 		body = binary.AppendUvarint(body, m.MaxVersion)
-		dst = appendField(dst, tagAddTable, body)
+		dst = appendField(dst, tag, body)
 	}
 	if h := e.ValueLogHead; h != nil {
 		body = binary.AppendUvarint(body[:0], uint64(h.Segment))
 		body = binary.AppendUvarint(body, uint64(h.Offset))
 		dst = appendField(dst, tagValueLogHead, body)
+	}
+	for _, seg := range e.AddValueSegments {
+		dst = appendField(dst, tagValueSegmentAdded, binary.AppendUvarint(body[:0], uint64(seg)))
+	}
+	for _, seg := range e.DropValueSegments {
+		dst = appendField(dst, tagValueSegmentDropped, binary.AppendUvarint(body[:0], uint64(seg)))
 	}
 	return dst
 }
@@ -171,10 +223,11 @@ func DecodeEdit(b []byte) (*Edit, error) {
 		if tag == 0 {
 			return nil, corruptEdit(start, "field tag 0 is invalid")
 		}
-		if tag > tagLast {
+		if tag > tagLast || !knownTag(tag) {
 			return nil, &unknownTagError{tag: tag, off: start}
 		}
-		if seen[tag] && tag != tagComponent && tag != tagDeleteTable && tag != tagAddTable {
+		if seen[tag] && tag != tagComponent && tag != tagDeleteTable && tag != tagAddTable && tag != tagAddTableSeq &&
+			tag != tagValueSegmentAdded && tag != tagValueSegmentDropped {
 			return nil, corruptEdit(start, "field tag %d repeated", tag)
 		}
 		seen[tag] = true
@@ -203,9 +256,18 @@ func DecodeEdit(b []byte) (*Edit, error) {
 			level := body.level()
 			id := body.uvarint("table id")
 			e.DeleteTables = append(e.DeleteTables, TableRef{Level: level, ID: id})
-		case tagAddTable:
+		case tagAddTable, tagAddTableSeq:
 			var a TableEntry
 			a.Level = body.level()
+			if tag == tagAddTableSeq {
+				off := body.off
+				shard := body.varint("shard")
+				if shard < -1 || shard >= MaxIngestShards {
+					return nil, corruptEdit(off, "ingest shard %d out of range", shard)
+				}
+				a.Ingest, a.Shard = shard >= 0, int(max(shard, 0))
+				a.Meta.Seq = body.uvarint("seq")
+			}
 			a.Meta.ID = body.uvarint("table id")
 			a.Meta.Size = body.varint("table size")
 			a.Meta.Smallest = cloneBytes(body.bytes("smallest key"))
@@ -222,6 +284,16 @@ func DecodeEdit(b []byte) (*Edit, error) {
 				return nil, corruptEdit(start, "value-log head %d:%d out of range", seg, off)
 			}
 			e.ValueLogHead = &iface.ValuePtr{Segment: uint32(seg), Offset: uint32(off)}
+		case tagValueSegmentAdded, tagValueSegmentDropped:
+			seg := body.uvarint("value-log segment")
+			if seg > 1<<32-1 {
+				return nil, corruptEdit(start, "value-log segment %d out of range", seg)
+			}
+			if tag == tagValueSegmentAdded {
+				e.AddValueSegments = append(e.AddValueSegments, uint32(seg))
+			} else {
+				e.DropValueSegments = append(e.DropValueSegments, uint32(seg))
+			}
 		}
 		if body.err != nil {
 			return nil, body.err

@@ -21,15 +21,20 @@ func meta(id uint64, lo, hi string) iface.TableMeta {
 	}
 }
 
+func seqMeta(m iface.TableMeta, seq uint64) iface.TableMeta { m.Seq = seq; return m }
+
 func fullEdit() *Edit {
 	return &Edit{
-		Components:    map[string]string{"table": "sstable/v1", "valuestore": "inline", "": "empty name"},
-		LogCheckpoint: &iface.LogPosition{Segment: 7, Offset: 4096},
-		NextFileNum:   42,
-		LastVersion:   math.MaxUint64,
-		ValueLogHead:  &iface.ValuePtr{Segment: 1<<32 - 1, Offset: 12345},
-		AddTables:     []TableEntry{{Level: 0, Meta: meta(5, "a", "m")}, {Level: 3, Meta: meta(6, "n", "z")}},
-		DeleteTables:  []TableRef{{Level: 1, ID: 2}, {Level: 15, ID: math.MaxUint64}},
+		Components:        map[string]string{"table": "sstable/v1", "valuestore": "inline", "": "empty name"},
+		LogCheckpoint:     &iface.LogPosition{Segment: 7, Offset: 4096},
+		NextFileNum:       42,
+		LastVersion:       math.MaxUint64,
+		ValueLogHead:      &iface.ValuePtr{Segment: 1<<32 - 1, Offset: 12345},
+		AddValueSegments:  []uint32{1, 2, 1<<32 - 1},
+		DropValueSegments: []uint32{7},
+		AddTables: []TableEntry{{Level: 0, Meta: meta(5, "a", "m")}, {Level: 3, Meta: meta(6, "n", "z")},
+			{Level: 4, Meta: seqMeta(meta(8, "b", "c"), 7), Ingest: true, Shard: 2}, {Level: 5, Meta: seqMeta(meta(9, "d", "e"), 3)}},
+		DeleteTables: []TableRef{{Level: 1, ID: 2}, {Level: 15, ID: math.MaxUint64}},
 	}
 }
 
@@ -105,6 +110,13 @@ func randEdit(rng *rand.Rand) *Edit {
 			ID: randU64(), Size: int64(randU64()), Smallest: randBytes(), Largest: randBytes(),
 			Entries: randU64(), Deletions: randU64(), MinVersion: randU64(), MaxVersion: randU64(),
 		}})
+		a := &e.AddTables[len(e.AddTables)-1]
+		switch rng.IntN(3) {
+		case 0: // an ingest-buffer table
+			a.Ingest, a.Shard, a.Meta.Seq = true, rng.IntN(MaxIngestShards), randU64()
+		case 1: // a main-run table with an explicit Seq (0 stays tag 6)
+			a.Meta.Seq = randU64()
+		}
 	}
 	return e
 }
@@ -172,7 +184,7 @@ func TestDecodeEditUnknownTag(t *testing.T) {
 	for _, tc := range []struct {
 		tag  uint64
 		want string
-	}{{40, "unknown field tag 40"}, {10, "field tag 10 (region descriptor)"}, {9, "value-log segment dropped"}} {
+	}{{40, "unknown field tag 40"}, {10, "field tag 10 (region descriptor)"}, {11, "region removed"}} {
 		b := appendField(fullEdit().Encode(nil), tc.tag, []byte{1, 2, 3})
 		_, err := DecodeEdit(b)
 		if err == nil || !errors.Is(err, iface.ErrIncompatible) || !errors.Is(err, iface.ErrCorruption) {

@@ -121,7 +121,7 @@ func (f *faultFile) Truncate(size int64) error {
 func TestFaultAtEveryOperation(t *testing.T) {
 	var edits []*Edit
 	for i := uint64(1); i <= 16; i++ {
-		e := &Edit{AddTables: []TableEntry{{1, meta(i, "k", "l")}}, NextFileNum: i + 1, LastVersion: 10 * i}
+		e := &Edit{AddTables: []TableEntry{{Level: 1, Meta: meta(i, "k", "l")}}, NextFileNum: i + 1, LastVersion: 10 * i}
 		if i > 1 {
 			e.DeleteTables = []TableRef{{1, i - 1}}
 		}

@@ -45,10 +45,10 @@ func listDir(t *testing.T, dir string) []string {
 func testEdits() []*Edit {
 	return []*Edit{
 		{Components: map[string]string{"table": "sstable/v1", "valuestore": "inline"}, NextFileNum: 2},
-		{AddTables: []TableEntry{{0, meta(2, "apple", "banana")}}, NextFileNum: 3, LastVersion: 9,
+		{AddTables: []TableEntry{{Level: 0, Meta: meta(2, "apple", "banana")}}, NextFileNum: 3, LastVersion: 9,
 			LogCheckpoint: &iface.LogPosition{Segment: 1, Offset: 100}},
-		{AddTables: []TableEntry{{0, meta(3, "cherry", "date")}}, NextFileNum: 4, LastVersion: 20},
-		{DeleteTables: []TableRef{{0, 2}, {0, 3}}, AddTables: []TableEntry{{1, meta(4, "apple", "date")}},
+		{AddTables: []TableEntry{{Level: 0, Meta: meta(3, "cherry", "date")}}, NextFileNum: 4, LastVersion: 20},
+		{DeleteTables: []TableRef{{0, 2}, {0, 3}}, AddTables: []TableEntry{{Level: 1, Meta: meta(4, "apple", "date")}},
 			NextFileNum: 5, LogCheckpoint: &iface.LogPosition{Segment: 2, Offset: 0}},
 	}
 }
@@ -112,7 +112,7 @@ func TestOpenCreateApplyReopen(t *testing.T) {
 func TestStateIsACopy(t *testing.T) {
 	m := mustOpen(t, t.TempDir(), Options{})
 	defer m.Close()
-	mustManifestApply(t, m, &Edit{AddTables: []TableEntry{{1, meta(1, "a", "b")}}, Components: map[string]string{"x": "y"}})
+	mustManifestApply(t, m, &Edit{AddTables: []TableEntry{{Level: 1, Meta: meta(1, "a", "b")}}, Components: map[string]string{"x": "y"}})
 	s := m.State()
 	s.Levels[1][0].Size = -7
 	s.Components["x"] = "changed"
@@ -129,7 +129,7 @@ func TestRewritePastMaxSize(t *testing.T) {
 	s := &State{}
 	names := map[string]bool{}
 	for i := uint64(1); i <= 300; i++ {
-		e := &Edit{AddTables: []TableEntry{{1, meta(i, "k", "l")}}, NextFileNum: i + 1, LastVersion: i}
+		e := &Edit{AddTables: []TableEntry{{Level: 1, Meta: meta(i, "k", "l")}}, NextFileNum: i + 1, LastVersion: i}
 		if i > 1 {
 			e.DeleteTables = []TableRef{{1, i - 1}}
 		}
@@ -166,7 +166,7 @@ func TestRewriteWaitsForTwiceTheSnapshot(t *testing.T) {
 	defer m.Close()
 	var adds []TableEntry
 	for i := uint64(1); i <= 50; i++ {
-		adds = append(adds, TableEntry{2, meta(i, fmt.Sprintf("k%03d", i), fmt.Sprintf("k%03da", i))})
+		adds = append(adds, TableEntry{Level: 2, Meta: meta(i, fmt.Sprintf("k%03d", i), fmt.Sprintf("k%03da", i))})
 	}
 	mustManifestApply(t, m, &Edit{AddTables: adds}) // rewrites: the file is past 256 bytes
 	first := m.FileName()
@@ -379,7 +379,7 @@ func TestConcurrentApplyAndState(t *testing.T) {
 			defer wg.Done()
 			for i := range perWriter {
 				id := uint64(w*perWriter + i + 1)
-				if err := m.Apply(&Edit{AddTables: []TableEntry{{w, meta(id, "a", "b")}}, NextFileNum: id + 1}); err != nil {
+				if err := m.Apply(&Edit{AddTables: []TableEntry{{Level: w, Meta: meta(id, "a", "b")}}, NextFileNum: id + 1}); err != nil {
 					t.Error(err)
 					return
 				}

@@ -28,8 +28,8 @@ func ids(tables []iface.TableMeta) []uint64 {
 func TestStateApplyOrdersLevels(t *testing.T) {
 	s := &State{}
 	mustApply(t, s, &Edit{AddTables: []TableEntry{
-		{0, meta(3, "a", "z")}, {0, meta(7, "a", "z")}, {0, meta(5, "a", "z")},
-		{2, meta(10, "m", "n")}, {2, meta(11, "a", "b")}, {2, meta(12, "x", "y")},
+		{Level: 0, Meta: meta(3, "a", "z")}, {Level: 0, Meta: meta(7, "a", "z")}, {Level: 0, Meta: meta(5, "a", "z")},
+		{Level: 2, Meta: meta(10, "m", "n")}, {Level: 2, Meta: meta(11, "a", "b")}, {Level: 2, Meta: meta(12, "x", "y")},
 	}})
 	if got := ids(s.Levels[0]); !reflect.DeepEqual(got, []uint64{7, 5, 3}) {
 		t.Fatalf("L0 = %v, want newest first", got)
@@ -41,14 +41,14 @@ func TestStateApplyOrdersLevels(t *testing.T) {
 		t.Fatalf("L2 = %v, want sorted by smallest key", got)
 	}
 	// A user key that is a prefix of another sorts first (iface.Compare, not bytes.Compare).
-	mustApply(t, s, &Edit{AddTables: []TableEntry{{3, meta(20, "ab", "ab")}, {3, meta(21, "a", "a")}}})
+	mustApply(t, s, &Edit{AddTables: []TableEntry{{Level: 3, Meta: meta(20, "ab", "ab")}, {Level: 3, Meta: meta(21, "a", "a")}}})
 	if got := ids(s.Levels[3]); !reflect.DeepEqual(got, []uint64{21, 20}) {
 		t.Fatalf("L3 = %v", got)
 	}
 	// Move a table down (delete + add in one edit) and drop the last level.
 	mustApply(t, s, &Edit{
 		DeleteTables: []TableRef{{3, 20}, {3, 21}, {0, 3}},
-		AddTables:    []TableEntry{{1, meta(3, "a", "z")}},
+		AddTables:    []TableEntry{{Level: 1, Meta: meta(3, "a", "z")}},
 	})
 	if len(s.Levels) != 3 || !reflect.DeepEqual(ids(s.Levels[1]), []uint64{3}) {
 		t.Fatalf("levels after move = %v", s.Levels)
@@ -70,7 +70,7 @@ func TestStateApplyScalars(t *testing.T) {
 func TestStateApplyValidation(t *testing.T) {
 	base := func() *State {
 		s := &State{LogCheckpoint: iface.LogPosition{Segment: 5, Offset: 10}}
-		mustApply(t, s, &Edit{AddTables: []TableEntry{{0, meta(1, "a", "c")}, {2, meta(2, "d", "f")}}})
+		mustApply(t, s, &Edit{AddTables: []TableEntry{{Level: 0, Meta: meta(1, "a", "c")}, {Level: 2, Meta: meta(2, "d", "f")}}})
 		return s
 	}
 	bad := meta(9, "z", "a")
@@ -78,21 +78,21 @@ func TestStateApplyValidation(t *testing.T) {
 		e    *Edit
 		want string
 	}{
-		"add existing id":        {&Edit{AddTables: []TableEntry{{1, meta(2, "x", "y")}}}, "already in L2"},
-		"add twice":              {&Edit{AddTables: []TableEntry{{1, meta(9, "x", "y")}, {3, meta(9, "x", "y")}}}, "twice"},
+		"add existing id":        {&Edit{AddTables: []TableEntry{{Level: 1, Meta: meta(2, "x", "y")}}}, "already in L2"},
+		"add twice":              {&Edit{AddTables: []TableEntry{{Level: 1, Meta: meta(9, "x", "y")}, {Level: 3, Meta: meta(9, "x", "y")}}}, "twice"},
 		"delete missing":         {&Edit{DeleteTables: []TableRef{{1, 77}}}, "no such table"},
 		"delete wrong level":     {&Edit{DeleteTables: []TableRef{{1, 2}}}, "it is in L2"},
 		"delete twice":           {&Edit{DeleteTables: []TableRef{{2, 2}, {2, 2}}}, "twice"},
-		"add level too deep":     {&Edit{AddTables: []TableEntry{{MaxLevels, meta(9, "x", "y")}}}, "out of range"},
-		"add negative level":     {&Edit{AddTables: []TableEntry{{-1, meta(9, "x", "y")}}}, "out of range"},
+		"add level too deep":     {&Edit{AddTables: []TableEntry{{Level: MaxLevels, Meta: meta(9, "x", "y")}}}, "out of range"},
+		"add negative level":     {&Edit{AddTables: []TableEntry{{Level: -1, Meta: meta(9, "x", "y")}}}, "out of range"},
 		"delete level too deep":  {&Edit{DeleteTables: []TableRef{{99, 1}}}, "out of range"},
-		"keys out of order":      {&Edit{AddTables: []TableEntry{{1, bad}}}, "sorts after"},
-		"negative size":          {&Edit{AddTables: []TableEntry{{1, iface.TableMeta{ID: 9, Size: -1}}}}, "negative size"},
-		"versions out of order":  {&Edit{AddTables: []TableEntry{{1, iface.TableMeta{ID: 9, MinVersion: 2, MaxVersion: 1}}}}, "min version"},
+		"keys out of order":      {&Edit{AddTables: []TableEntry{{Level: 1, Meta: bad}}}, "sorts after"},
+		"negative size":          {&Edit{AddTables: []TableEntry{{Level: 1, Meta: iface.TableMeta{ID: 9, Size: -1}}}}, "negative size"},
+		"versions out of order":  {&Edit{AddTables: []TableEntry{{Level: 1, Meta: iface.TableMeta{ID: 9, MinVersion: 2, MaxVersion: 1}}}}, "min version"},
 		"checkpoint backwards":   {&Edit{LogCheckpoint: &iface.LogPosition{Segment: 5, Offset: 9}}, "before the current"},
 		"checkpoint negative":    {&Edit{LogCheckpoint: &iface.LogPosition{Segment: 6, Offset: -1}}, "negative"},
 		"empty component name":   {&Edit{Components: map[string]string{"": "x"}}, "empty name"},
-		"valid part then broken": {&Edit{NextFileNum: 99, AddTables: []TableEntry{{1, meta(50, "x", "y")}}, DeleteTables: []TableRef{{0, 50}}}, "no such table"},
+		"valid part then broken": {&Edit{NextFileNum: 99, AddTables: []TableEntry{{Level: 1, Meta: meta(50, "x", "y")}}, DeleteTables: []TableRef{{0, 50}}}, "no such table"},
 	}
 	for name, tc := range cases {
 		s := base()
@@ -107,15 +107,15 @@ func TestStateApplyValidation(t *testing.T) {
 	}
 	// Deleting and re-adding an ID in one edit is a move, and is allowed.
 	s := base()
-	mustApply(t, s, &Edit{DeleteTables: []TableRef{{2, 2}}, AddTables: []TableEntry{{3, meta(2, "d", "f")}}})
+	mustApply(t, s, &Edit{DeleteTables: []TableRef{{2, 2}}, AddTables: []TableEntry{{Level: 3, Meta: meta(2, "d", "f")}}})
 }
 
 func TestStateCloneIsIndependent(t *testing.T) {
 	s := &State{Components: map[string]string{"a": "b"}}
-	mustApply(t, s, &Edit{AddTables: []TableEntry{{1, meta(1, "a", "b")}, {1, meta(2, "c", "d")}}})
+	mustApply(t, s, &Edit{AddTables: []TableEntry{{Level: 1, Meta: meta(1, "a", "b")}, {Level: 1, Meta: meta(2, "c", "d")}}})
 	c := s.Clone()
 	copyOfS := s.Clone()
-	mustApply(t, c, &Edit{DeleteTables: []TableRef{{1, 1}}, AddTables: []TableEntry{{1, meta(3, "e", "f")}},
+	mustApply(t, c, &Edit{DeleteTables: []TableRef{{1, 1}}, AddTables: []TableEntry{{Level: 1, Meta: meta(3, "e", "f")}},
 		Components: map[string]string{"a": "changed"}})
 	if !reflect.DeepEqual(s, copyOfS) {
 		t.Fatalf("applying to a clone changed the original")
@@ -141,7 +141,7 @@ func randomState(t *testing.T, rng *rand.Rand, n int) *State {
 			}
 		}
 		lo := string(rune('a' + rng.IntN(26)))
-		e.AddTables = []TableEntry{{rng.IntN(7), meta(next, lo, lo+"z")}}
+		e.AddTables = []TableEntry{{Level: rng.IntN(7), Meta: meta(next, lo, lo+"z")}}
 		next++
 		if rng.IntN(3) == 0 {
 			e.LogCheckpoint = &iface.LogPosition{Segment: next, Offset: int64(rng.IntN(100))}

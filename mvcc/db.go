@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/nokv/nokv/backend"
 	"github.com/nokv/nokv/iface"
 )
 
@@ -59,6 +60,15 @@ type DB struct {
 	store Store
 	opts  Options
 	orc   *oracle
+	// stats are the store's transaction counters when it keeps them
+	// (*backend.DB: they appear in its Stats), else this DB's own.
+	stats *backend.TxnCounters
+}
+
+// txnCounterKeeper is implemented by stores that keep transaction counters
+// for their stats snapshot (*backend.DB).
+type txnCounterKeeper interface {
+	TxnCounters() *backend.TxnCounters
 }
 
 // New returns a transactional view of store. opts may be nil. Closing the
@@ -69,7 +79,13 @@ func New(store Store, opts *Options) *DB {
 		o = *opts
 	}
 	o.ensureDefaults()
-	return &DB{store: store, opts: o, orc: newOracle(store, !o.DisableConflictDetection, o.Sync)}
+	db := &DB{store: store, opts: o, orc: newOracle(store, !o.DisableConflictDetection, o.Sync)}
+	if k, ok := store.(txnCounterKeeper); ok {
+		db.stats = k.TxnCounters()
+	} else {
+		db.stats = new(backend.TxnCounters)
+	}
+	return db
 }
 
 // Begin starts a transaction that reads a consistent snapshot of the store
@@ -78,6 +94,7 @@ func New(store Store, opts *Options) *DB {
 // Discard is the idiom; it is a no-op after Commit).
 func (db *DB) Begin(update bool) *Txn {
 	snap := db.orc.begin()
+	db.stats.Started.Add(1)
 	return &Txn{db: db, update: update, snap: snap, readTs: snap.Version()}
 }
 
@@ -115,6 +132,18 @@ func (db *DB) ReadWatermark() uint64 {
 // CommitWatermark returns the timestamp up to which every commit handed a
 // timestamp by this DB has been applied (or failed).
 func (db *DB) CommitWatermark() uint64 { return db.orc.commitMark.DoneUntil() }
+
+// Stats returns the transaction counters (the same the store's Stats shows
+// when the store is a *backend.DB, which counts every mvcc.DB over it).
+func (db *DB) Stats() backend.TxnStats {
+	return backend.TxnStats{
+		Started:   db.stats.Started.Load(),
+		Committed: db.stats.Committed.Load(),
+		Conflicts: db.stats.Conflicts.Load(),
+		Failed:    db.stats.Failed.Load(),
+		Open:      max(db.stats.Started.Load()-db.stats.Finished.Load(), 0),
+	}
+}
 
 // OpenTxns returns how many transactions are open.
 func (db *DB) OpenTxns() int { return db.orc.readMark.InProgress() }

@@ -16,17 +16,17 @@ import (
 //
 // Timestamps are engine versions. A transaction's read timestamp is the
 // version of the engine snapshot it holds; its commit timestamp is the
-// version its batch is applied at. Commits are serialized by commitMu: the
-// conflict check, the choice of the commit timestamp and the engine apply
-// happen in one critical section, so commit timestamps are applied in
-// increasing order (as the engine requires) and a commit is visible only
-// once every earlier commit is.
+// version its batch is applied at. The conflict check, the choice of the
+// commit timestamp and the batch's place in the engine's commit queue happen
+// under commitMu, so commit timestamps are applied in increasing order (as
+// the engine requires); the engine publishes batches in queue order, so a
+// commit is visible only once every earlier commit is.
 type oracle struct {
 	store  Store
 	detect bool
 	sync   bool
 
-	// commitMu serializes commits (check, timestamp, apply, record).
+	// commitMu orders commits (check, timestamp, record, queue position).
 	commitMu sync.Mutex
 	lastTs   uint64 // newest commit timestamp this oracle applied; under commitMu
 
@@ -81,11 +81,13 @@ func (o *oracle) end(readTs uint64) {
 
 // prune forgets commits no open transaction can conflict with: those at or
 // below the oldest open read timestamp. Called with mu held.
+//
+// A commit not yet applied is kept whatever the readers: a transaction that
+// begins now takes a snapshot without it, and must still conflict with it.
 func (o *oracle) prune() {
-	limit, ok := o.readMark.Oldest()
-	if !ok {
-		o.committed = o.committed[:0]
-		return
+	limit := o.commitMark.DoneUntil()
+	if oldest, ok := o.readMark.Oldest(); ok {
+		limit = min(limit, oldest)
 	}
 	i := sort.Search(len(o.committed), func(i int) bool { return o.committed[i].ts > limit })
 	if i > 0 {
@@ -122,46 +124,75 @@ func (o *oracle) hasConflict(txn *Txn) bool {
 // made directly on the store keep taking the version it picked.
 const versionRaceTimeout = 10 * time.Second
 
+// queuedApplier is implemented by stores that can tell when a batch has its
+// place in the commit order (*backend.DB: ApplyQueued). The oracle then
+// releases commitMu before the write, so commits overlap and share the
+// engine's commit groups and fsyncs; other stores are written inside the
+// critical section.
+type queuedApplier interface {
+	ApplyQueued(b *backend.Batch, wo *backend.WriteOptions, queued func()) error
+}
+
 // commit checks txn for conflicts and applies b at a fresh commit
 // timestamp, which it returns.
+//
+// The conflict check, the choice of the timestamp, the record of the
+// commit's keys and the batch's place in the engine's commit queue happen
+// under commitMu, so timestamps enter the engine in increasing order; the
+// write itself (log, fsync, memtable) happens after commitMu is released,
+// together with other commits. A commit is recorded for conflict detection
+// before it is visible; recording it early can only make a later
+// transaction fail with ErrConflict, never miss a conflict.
 func (o *oracle) commit(txn *Txn, b *backend.Batch, keys [][]byte) (uint64, error) {
-	o.commitMu.Lock()
-	defer o.commitMu.Unlock()
-	if o.detect {
-		o.mu.Lock()
-		conflict := o.hasConflict(txn)
-		o.mu.Unlock()
-		if conflict {
-			return 0, ErrConflict
-		}
-	}
 	var wo *backend.WriteOptions
 	if o.sync {
 		wo = &backend.WriteOptions{Sync: true}
 	}
+	qa, queuedOK := o.store.(queuedApplier)
 	var deadline time.Time
 	for {
+		o.commitMu.Lock()
+		if o.detect {
+			o.mu.Lock()
+			conflict := o.hasConflict(txn)
+			o.mu.Unlock()
+			if conflict {
+				o.commitMu.Unlock()
+				return 0, ErrConflict
+			}
+		}
 		// The engine is the clock: writes made directly on the store (not
 		// through a transaction) also take versions, so the next commit
 		// timestamp is above both.
 		ts := max(o.lastTs, o.store.LastVersion()) + 1
+		o.lastTs = ts
 		o.commitMark.Begin(ts)
+		if o.detect {
+			o.mu.Lock()
+			o.committed = append(o.committed, committedTxn{ts: ts, keys: keys})
+			o.mu.Unlock()
+		}
 		b.SetVersion(ts)
-		err := o.store.Apply(b, wo)
+		var err error
+		if queuedOK {
+			err = qa.ApplyQueued(b, wo, o.commitMu.Unlock)
+		} else {
+			err = o.store.Apply(b, wo)
+			o.commitMu.Unlock()
+		}
 		o.commitMark.Done(ts)
+		if o.detect {
+			o.mu.Lock()
+			o.prune()
+			o.mu.Unlock()
+		}
 		if err == nil {
-			o.lastTs = ts
-			if o.detect {
-				o.mu.Lock()
-				o.committed = append(o.committed, committedTxn{ts: ts, keys: keys})
-				o.prune()
-				o.mu.Unlock()
-			}
 			return ts, nil
 		}
 		// A direct write took the version first (keys were checked, so the
 		// version is the only argument the engine can refuse): wait until
-		// that write is published, then pick a later version.
+		// that write is published, then pick a later version. The record of
+		// the failed attempt stays (it can only cause a spurious conflict).
 		if !errors.Is(err, iface.ErrInvalidArgument) {
 			return 0, fmt.Errorf("mvcc: commit at %d: %w", ts, err)
 		}

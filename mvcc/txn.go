@@ -2,6 +2,7 @@ package mvcc
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -173,9 +174,15 @@ func (txn *Txn) Commit() error {
 		}
 	}
 	ts, err := txn.db.orc.commit(txn, b, keys)
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrConflict):
+		txn.db.stats.Conflicts.Add(1)
+		return err
+	case err != nil:
+		txn.db.stats.Failed.Add(1)
 		return err
 	}
+	txn.db.stats.Committed.Add(1)
 	txn.commitTs = ts
 	return nil
 }
@@ -187,6 +194,7 @@ func (txn *Txn) Discard() {
 		return
 	}
 	txn.done = true
+	txn.db.stats.Finished.Add(1)
 	txn.snap.Release()
 	txn.db.orc.end(txn.readTs)
 }

@@ -43,6 +43,31 @@
 // from a record cut short by a crash, and a recovery never truncates good
 // records after a flipped length bit.
 //
+// # The live set in the manifest
+//
+// The engine records the value log in its manifest (edit fields 7, 8 and
+// 9): the head as of each flush, and the live segment set. A segment joins
+// the set in the flush edit whose head reaches it (so every segment at or
+// below the recorded head is recorded), and leaves it in an edit GC applies
+// after it rewrote and synced the segment's live values and before the file
+// is deleted. Open checks the directory against the record passed in
+// Options.Recorded:
+//
+//	live in the manifest, file present      open it
+//	live in the manifest, file missing      Open fails: *iface.CorruptionError
+//	                                        naming the file (values are lost)
+//	not live, at or above the head segment  keep: written since the last
+//	                                        flush; the log replays its pointers
+//	not live, below the head segment        remove: GC dropped it and crashed
+//	                                        before deleting the file; no
+//	                                        pointer that can be read reaches it
+//
+// The leftover is removed rather than reported because its state is
+// certain: the drop is recorded only after every live value was rewritten
+// durably, and a dropped segment is never read again. Stats.Orphans counts
+// the removals. A record with an empty live set (a store written before the
+// set was kept) checks nothing; the engine then records the files it found.
+//
 // # Durability contract
 //
 //   - Write hands a batch's records to the operating system in one write
@@ -71,6 +96,18 @@
 //     rewrite: those garbage bytes are never counted, which only delays the
 //     collection of the segments they belong to (they are picked later, when
 //     other garbage pushes them over the ratio).
+//
+// # Reads
+//
+// Read resolves a pointer with one positioned read (ReadAt) of the whole
+// record, so reads never contend on a file offset, and checks both of its
+// checksums. A read cache of Options.CacheSize bytes (32 MiB by default;
+// negative disables it) keeps recently read values, keyed by segment and
+// offset, which are never reused for other bytes; a hit skips the file and
+// the checksums, which were checked when the value was cached. Read still
+// fails for a pointer into a segment that no longer exists, cached or not.
+// Stats reports hits and misses. Engines read ahead of an iterator by
+// calling Read from several goroutines (backend IterOptions.PrefetchValues).
 //
 // # Garbage collection
 //

@@ -14,6 +14,8 @@ const (
 	// DefaultSegmentSize is the size at which the active segment is sealed
 	// and the next one started.
 	DefaultSegmentSize = 256 << 20
+	// DefaultCacheSize is the default bound of the read cache.
+	DefaultCacheSize = 32 << 20
 	// DefaultDiscardPersistEvery persists the discard statistics after every
 	// AddDiscard call that changed them.
 	DefaultDiscardPersistEvery = 1
@@ -45,6 +47,17 @@ type Options struct {
 	// DefaultDiscardPersistEvery; a negative value persists only on Close and
 	// PersistDiscard.
 	DiscardPersistEvery int
+	// CacheSize bounds the bytes of values kept by the read cache, which
+	// serves repeated reads of a pointer without touching the file. 0 means
+	// DefaultCacheSize; negative disables the cache.
+	CacheSize int64
+	// Recorded is the engine's manifest record of the log (head and live
+	// segments), checked against the directory at open: a live segment
+	// whose file is missing fails Open, and a segment file below the head
+	// that is not live (GC dropped it but a crash kept the file from being
+	// deleted) is removed. Nil, or an empty live set (a store written before
+	// the live set was recorded), skips the check.
+	Recorded *iface.ValueLogRecord
 }
 
 // EnsureDefaults fills zero fields with their defaults.
@@ -57,6 +70,9 @@ func (o *Options) EnsureDefaults() {
 	}
 	if o.SegmentSize == 0 {
 		o.SegmentSize = DefaultSegmentSize
+	}
+	if o.CacheSize == 0 {
+		o.CacheSize = DefaultCacheSize
 	}
 	if o.DiscardPersistEvery == 0 {
 		o.DiscardPersistEvery = DefaultDiscardPersistEvery

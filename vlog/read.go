@@ -25,9 +25,11 @@ func (s *Store) acquire(num uint32) (*segment, bool, error) {
 	return seg, true, nil
 }
 
-// Read appends to dst the value ptr locates and returns the result. It reads
-// the whole record with one positioned read, checks its bounds and both
-// checksums, and fails with an *iface.CorruptionError naming the segment
+// Read appends to dst the value ptr locates and returns the result. It
+// serves the value from the read cache (Options.CacheSize) if it is there;
+// else it reads the whole record with one positioned read (ReadAt: no seek,
+// no lock, so reads run in parallel), checks its bounds and both checksums,
+// and caches the value. It fails with an *iface.CorruptionError naming the segment
 // file and the offset when any check fails or the segment does not exist.
 // On error it returns dst unchanged. Read may be called concurrently with
 // everything; a Read that found its segment finishes even if the segment is
@@ -44,6 +46,11 @@ func (s *Store) Read(ptr iface.ValuePtr, dst []byte) ([]byte, error) {
 	if err := seg.checkPtr(ptr); err != nil {
 		return dst, err
 	}
+	key := cacheKey(ptr.Segment, ptr.Offset)
+	if out, ok := s.cache.get(key, dst); ok {
+		s.stats.reads.Add(1)
+		return out, nil
+	}
 	start := len(dst)
 	grown := slices.Grow(dst, int(ptr.Len))
 	rec, err := seg.readRecord(ptr, grown[start:start])
@@ -53,6 +60,7 @@ func (s *Store) Read(ptr iface.ValuePtr, dst []byte) ([]byte, error) {
 	s.stats.reads.Add(1)
 	dst = grown[:start+len(rec.value)]
 	copy(dst[start:], rec.value) // rec.value lies later in the same array
+	s.cache.add(key, dst[start:])
 	return dst, nil
 }
 

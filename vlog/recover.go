@@ -7,6 +7,7 @@ import (
 	iofs "io/fs"
 	"math"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"github.com/nokv/nokv/iface"
@@ -51,6 +52,9 @@ func (s *Store) load() error {
 	if err != nil {
 		return err
 	}
+	if files, err = s.reconcile(files); err != nil {
+		return err
+	}
 	for _, name := range names {
 		if name == discardTmpName && !s.readOnly {
 			// A rewrite of DISCARD that did not reach its rename.
@@ -84,6 +88,60 @@ func (s *Store) load() error {
 		s.syncedSize = s.activeSize
 	}
 	return s.disc.load()
+}
+
+// reconcile checks the segment files against the manifest's record of the
+// live set (Options.Recorded) and returns the files to open:
+//
+//   - a live segment whose file is missing is corruption (the values of
+//     tables that point into it are lost), reported with the file name;
+//   - a file above the recorded head that is not live is the normal crash
+//     case (created or filled after the last flush; the log replays the
+//     writes that point into it) and is kept;
+//   - a file below the head that is not live was dropped by GC, whose crash
+//     kept it from being deleted: GC records the drop only after the live
+//     values are rewritten and synced, so nothing can reach it, and it is
+//     removed (a read-only store just leaves it out).
+//
+// An empty live set means nothing was recorded (a store written before
+// the live set was kept) and every file is kept.
+func (s *Store) reconcile(files []segmentFile) ([]segmentFile, error) {
+	rec := s.opts.Recorded
+	if rec == nil || len(rec.Live) == 0 {
+		return files, nil
+	}
+	present := make(map[uint32]bool, len(files))
+	for _, f := range files {
+		present[f.num] = true
+	}
+	for _, n := range rec.Live {
+		if !present[n] {
+			return nil, iface.Corruptf(s.path(segmentName(n)), -1,
+				"value-log segment %d is live in the manifest but its file is missing", n)
+		}
+	}
+	keep := files[:0:0]
+	removed := false
+	for _, f := range files {
+		if _, live := slices.BinarySearch(rec.Live, f.num); live || f.num >= rec.Head.Segment {
+			keep = append(keep, f)
+			continue
+		}
+		s.stats.orphans.Add(1)
+		if s.readOnly {
+			continue
+		}
+		if err := s.fs.Remove(s.path(f.name)); err != nil && !errors.Is(err, iofs.ErrNotExist) {
+			return nil, fmt.Errorf("vlog: remove segment %s, dropped by GC: %w", s.path(f.name), err)
+		}
+		removed = true
+	}
+	if removed {
+		if err := s.fs.SyncDir(s.dir); err != nil {
+			return nil, fmt.Errorf("vlog: sync %s: %w", s.dir, err)
+		}
+	}
+	return keep, nil
 }
 
 // openSegment opens one segment file and checks its header. The newest

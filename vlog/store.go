@@ -52,6 +52,8 @@ type Store struct {
 
 	pins pinTable
 
+	cache *valueCache // nil when Options.CacheSize is negative
+
 	disc discardStats
 
 	bgMu  sync.Mutex
@@ -63,6 +65,7 @@ type Store struct {
 		syncs        atomic.Int64
 		reads        atomic.Int64
 		tornTails    atomic.Int64
+		orphans      atomic.Int64
 	}
 	removed atomic.Int64 // segment files deleted
 }
@@ -70,7 +73,8 @@ type Store struct {
 // Open opens (creating if needed) the value log in opts.Dir with default
 // Options beyond those iface.ValueStoreOptions carries.
 func Open(opts iface.ValueStoreOptions) (*Store, error) {
-	return OpenWith(Options{FS: opts.FS, Dir: opts.Dir, Threshold: opts.Threshold})
+	return OpenWith(Options{FS: opts.FS, Dir: opts.Dir, Threshold: opts.Threshold,
+		CacheSize: opts.CacheSize, Recorded: opts.Recorded})
 }
 
 // New is Open behind the iface.NewValueStore signature.
@@ -88,9 +92,12 @@ func New(opts iface.ValueStoreOptions) (iface.ValueStore, error) {
 func NewWithOptions(o Options) iface.NewValueStore {
 	return func(vo iface.ValueStoreOptions) (iface.ValueStore, error) {
 		c := o
-		c.FS, c.Dir = vo.FS, vo.Dir
+		c.FS, c.Dir, c.Recorded = vo.FS, vo.Dir, vo.Recorded
 		if vo.Threshold != 0 {
 			c.Threshold = vo.Threshold
+		}
+		if vo.CacheSize != 0 {
+			c.CacheSize = vo.CacheSize
 		}
 		s, err := OpenWith(c)
 		if err != nil {
@@ -142,7 +149,8 @@ func OpenReadOnly(fsys vfs.FS, dir string) (*Store, error) {
 }
 
 func newStore(o Options, readOnly bool) *Store {
-	s := &Store{opts: o, fs: o.FS, dir: o.Dir, readOnly: readOnly, segs: map[uint32]*segment{}}
+	s := &Store{opts: o, fs: o.FS, dir: o.Dir, readOnly: readOnly, segs: map[uint32]*segment{},
+		cache: newValueCache(o.CacheSize)}
 	s.pins.init()
 	s.disc.init(s)
 	return s
@@ -197,7 +205,11 @@ type Stats struct {
 	Records         int64 // records appended by Write
 	Syncs           int64 // fsyncs of segment files
 	Reads           int64 // values read by Read
+	CacheHits       int64 // Reads served by the read cache
+	CacheMisses     int64 // Reads that went to the file (with the cache enabled)
+	CacheBytes      int64 // bytes the read cache holds
 	TornTails       int64 // torn tails trimmed at Open
+	Orphans         int64 // segment files GC dropped but a crash left behind, removed at Open
 	SegmentsRemoved int64 // segment files deleted after RemoveSegment
 }
 
@@ -208,8 +220,13 @@ func (s *Store) Stats() Stats {
 		Records:         s.stats.records.Load(),
 		Syncs:           s.stats.syncs.Load(),
 		Reads:           s.stats.reads.Load(),
+		CacheBytes:      s.cache.bytes(),
 		TornTails:       s.stats.tornTails.Load(),
+		Orphans:         s.stats.orphans.Load(),
 		SegmentsRemoved: s.removed.Load(),
+	}
+	if s.cache != nil {
+		st.CacheHits, st.CacheMisses = s.cache.hits.Load(), s.cache.misses.Load()
 	}
 	for _, si := range s.Segments() {
 		st.Segments++

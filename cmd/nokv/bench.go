@@ -265,7 +265,10 @@ func (b *bench) printRow(w io.Writer, res result) {
 func engineSummary(st nokv.Stats, userBytes int64, du usage) string {
 	var levels []string
 	for _, l := range st.Levels {
-		if l.Tables > 0 {
+		switch {
+		case l.IngestTables > 0: // main run + ingest buffer
+			levels = append(levels, fmt.Sprintf("L%d=%d+%d/%s", l.Level, l.Tables, l.IngestTables, humanBytes(l.Bytes+l.IngestBytes)))
+		case l.Tables > 0:
 			levels = append(levels, fmt.Sprintf("L%d=%d/%s", l.Level, l.Tables, humanBytes(l.Bytes)))
 		}
 	}
@@ -277,9 +280,9 @@ func engineSummary(st nokv.Stats, userBytes int64, du usage) string {
 	if userBytes > 0 {
 		wamp = fmt.Sprintf("%.2f", float64(st.WALBytes+st.ValueLogWritten+st.FlushBytes+st.CompactionBytesOut)/float64(userBytes))
 	}
-	s := fmt.Sprintf("levels: %s; memtables %d (%s); flushes %d; compactions %d (+%d moves); stalls %d (%v); write-amp %s; disk %s",
+	s := fmt.Sprintf("levels: %s; memtables %d (%s); flushes %d; compactions %d (+%d moves); delays %d (%v); stalls %d (%v); read-amp %d; write-amp %s; disk %s",
 		shape, st.Memtables, humanBytes(st.MemtableBytes), st.Flushes, st.Compactions, st.TrivialMoves,
-		st.WriteStalls, st.WriteStallTime.Round(1e6), wamp, humanBytes(du.total))
+		st.WriteDelays, st.WriteDelayTime.Round(1e6), st.WriteStalls, st.WriteStallTime.Round(1e6), st.ReadAmp, wamp, humanBytes(du.total))
 	if st.BackgroundError != "" {
 		s += "; background error: " + st.BackgroundError
 	}

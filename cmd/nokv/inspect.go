@@ -18,9 +18,12 @@ import (
 func runStats(args []string, stdout, stderr io.Writer) int {
 	c := newCommand("stats", "--dir DIR [--json]",
 		"Opens the store and prints the engine's statistics: the levels of the tree (tables,\n"+
-			"bytes), the memtables, and the store's size on disk. The counters (writes, flushes,\n"+
-			"compactions, ...) count from the moment this command opened the store, so they are\n"+
-			"mostly zero here; 'nokv bench' prints them for a run.",
+			"size, the policy's target and score, read amplification, bytes compactions brought\n"+
+			"in, read and wrote, write amplification), the memtables, the write throttle (compaction\n"+
+			"debt and whether writes are delayed or stopped), and the store's size on disk. The\n"+
+			"counters (writes, flushes, compactions, delays, ...) count from the moment this\n"+
+			"command opened the store, so they are mostly zero here; 'nokv bench' prints them for\n"+
+			"a run.",
 		stdout, stderr)
 	dir := c.dirFlag()
 	asJSON := c.fs.Bool("json", false, "print backend.Stats as JSON")
@@ -56,17 +59,7 @@ func runStats(args []string, stdout, stderr io.Writer) int {
 
 // writeStats prints st for people.
 func writeStats(w io.Writer, st nokv.Stats, du usage) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "level\ttables\tbytes\tsize\t\n")
-	var tables int
-	var bytes int64
-	for _, l := range st.Levels {
-		fmt.Fprintf(tw, "L%d\t%d\t%d\t%s\t\n", l.Level, l.Tables, l.Bytes, humanBytes(l.Bytes))
-		tables += l.Tables
-		bytes += l.Bytes
-	}
-	fmt.Fprintf(tw, "total\t%d\t%d\t%s\t\n", tables, bytes, humanBytes(bytes))
-	tw.Flush()
+	writeLevels(w, st)
 	fmt.Fprintf(w, "\nlast version:     %d\n", st.LastVersion)
 	fmt.Fprintf(w, "memtables:        %d (%s)\n", st.Memtables, humanBytes(st.MemtableBytes))
 	fmt.Fprintf(w, "snapshots:        %d\n", st.Snapshots)
@@ -78,12 +71,26 @@ func writeStats(w io.Writer, st nokv.Stats, du usage) {
 	fmt.Fprintf(w, "                  %d flushes (%s, %v), %d compactions + %d moves (in %s, out %s, %v)\n",
 		st.Flushes, humanBytes(st.FlushBytes), st.FlushTime, st.Compactions, st.TrivialMoves,
 		humanBytes(st.CompactionBytesIn), humanBytes(st.CompactionBytesOut), st.CompactionTime)
-	fmt.Fprintf(w, "                  %d write stalls (%v)\n", st.WriteStalls, st.WriteStallTime)
+	fmt.Fprintf(w, "                  %d write delays (%v), %d write stalls (%v)\n",
+		st.WriteDelays, st.WriteDelayTime, st.WriteStalls, st.WriteStallTime)
+	if st.UserBytes > 0 {
+		fmt.Fprintf(w, "                  %s of keys and values, write amplification %.2f\n", humanBytes(st.UserBytes), st.WriteAmp)
+	}
+	d := st.Debt
+	fmt.Fprintf(w, "write throttle:   %s (L0 debt %.2f, pending compaction %s, pressure %.2f",
+		d.State, d.L0Debt, humanBytes(d.PendingBytes), d.Pressure)
+	if d.DelayedWriteRate > 0 {
+		fmt.Fprintf(w, ", %s/s", humanBytes(d.DelayedWriteRate))
+	}
+	fmt.Fprintf(w, ")\n")
 	if st.CommitGroups > 0 {
 		fmt.Fprintf(w, "commit groups:    %d (%.1f batches each)\n", st.CommitGroups, float64(st.Batches)/float64(st.CommitGroups))
 	}
 	if total := st.BlockCacheHits + st.BlockCacheMisses; total > 0 {
 		fmt.Fprintf(w, "block cache:      %.1f%% hits (%d of %d)\n", 100*float64(st.BlockCacheHits)/float64(total), st.BlockCacheHits, total)
+	}
+	if total := st.ValueCacheHits + st.ValueCacheMisses; total > 0 {
+		fmt.Fprintf(w, "value cache:      %.1f%% hits (%d of %d)\n", 100*float64(st.ValueCacheHits)/float64(total), st.ValueCacheHits, total)
 	}
 	if len(st.HotKeys) > 0 {
 		fmt.Fprintf(w, "hot keys:        ")
@@ -98,6 +105,72 @@ func writeStats(w io.Writer, st nokv.Stats, du usage) {
 	if st.BackgroundError != "" {
 		fmt.Fprintf(w, "background error: %s\n", st.BackgroundError)
 	}
+}
+
+// writeLevels prints the shape of the tree, one row per level: tables,
+// size, the policy's target and score (when it reports them), read
+// amplification, and what compactions did to the level since open (bytes
+// in from above, read out, written; write amplification = written / in).
+// The total row counts user bytes as its input.
+func writeLevels(w io.Writer, st nokv.Stats) {
+	shaped, ingest := false, false
+	for _, l := range st.Levels {
+		shaped = shaped || l.Target > 0
+		ingest = ingest || l.IngestTables > 0
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	row := func(cells ...string) { fmt.Fprintf(tw, "%s\t\n", strings.Join(cells, "\t")) }
+	head := []string{"level", "tables"}
+	if ingest {
+		head = append(head, "ingest")
+	}
+	head = append(head, "size")
+	if shaped {
+		head = append(head, "target", "score")
+	}
+	row(append(head, "read-amp", "in", "read", "written", "w-amp")...)
+	var tables, ingestTables int
+	var size, written int64
+	for _, l := range st.Levels {
+		cells := []string{fmt.Sprintf("L%d", l.Level), fmt.Sprint(l.Tables)}
+		if ingest {
+			cells = append(cells, fmt.Sprint(l.IngestTables))
+		}
+		cells = append(cells, humanBytes(l.Bytes+l.IngestBytes))
+		if shaped {
+			target, score := "-", "-"
+			if l.Target > 0 {
+				target, score = humanBytes(l.Target), fmt.Sprintf("%.2f", l.Score)
+			} else if l.Level == 0 {
+				score = fmt.Sprintf("%.2f", l.Score)
+			}
+			cells = append(cells, target, score)
+		}
+		row(append(cells, fmt.Sprint(l.ReadAmp), humanBytes(l.BytesIn), humanBytes(l.BytesRead),
+			humanBytes(l.BytesWritten), amp(l.WriteAmp))...)
+		tables += l.Tables
+		ingestTables += l.IngestTables
+		size += l.Bytes + l.IngestBytes
+		written += l.BytesWritten
+	}
+	cells := []string{"total", fmt.Sprint(tables)}
+	if ingest {
+		cells = append(cells, fmt.Sprint(ingestTables))
+	}
+	cells = append(cells, humanBytes(size))
+	if shaped {
+		cells = append(cells, "", "")
+	}
+	row(append(cells, fmt.Sprint(st.ReadAmp), humanBytes(st.UserBytes), "", humanBytes(written), amp(st.WriteAmp))...)
+	tw.Flush()
+}
+
+// amp renders an amplification factor, "-" when nothing was measured.
+func amp(x float64) string {
+	if x == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", x)
 }
 
 func runManifest(args []string, stdout, stderr io.Writer) int {

@@ -237,3 +237,57 @@ func TestStatsAndManifest(t *testing.T) {
 		}
 	}
 }
+
+// TestStatsLevelsAndThrottle checks that 'nokv stats' shows the shape of
+// the tree per level and the write throttle, and that --json carries the
+// per-level, amplification and throttling fields.
+func TestStatsLevelsAndThrottle(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeAndFlush(t, dir, 500)
+	out := mustRun(t, "stats", "--dir", dir)
+	for _, want := range []string{"target", "score", "read-amp", "in", "read", "written", "w-amp",
+		"write throttle:   normal", "write delays", "write stalls"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stats output lacks %q:\n%s", want, out)
+		}
+	}
+	raw := mustRun(t, "stats", "--dir", dir, "--json")
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(raw), &fields); err != nil {
+		t.Fatalf("stats --json: %v", err)
+	}
+	for _, want := range []string{"WriteDelays", "WriteDelayTime", "WriteStalls", "WriteStallTime", "Debt",
+		"UserBytes", "WriteAmp", "ReadAmp", "Levels"} {
+		if _, ok := fields[want]; !ok {
+			t.Errorf("stats --json lacks %s:\n%s", want, raw)
+		}
+	}
+	var levels []map[string]json.RawMessage
+	if err := json.Unmarshal(fields["Levels"], &levels); err != nil || len(levels) == 0 {
+		t.Fatalf("stats --json levels: %v", err)
+	}
+	for _, want := range []string{"Tables", "Bytes", "IngestTables", "IngestBytes", "Target", "Score", "ReadAmp",
+		"BytesIn", "BytesRead", "BytesWritten", "BytesMovedIn", "BytesMovedOut", "Compactions", "WriteAmp"} {
+		if _, ok := levels[0][want]; !ok {
+			t.Errorf("stats --json levels lack %s: %s", want, fields["Levels"])
+		}
+	}
+	var st nokv.Stats
+	if err := json.Unmarshal([]byte(raw), &st); err != nil {
+		t.Fatal(err)
+	}
+	tables, targets := 0, 0
+	for _, l := range st.Levels {
+		tables += l.Tables
+		if l.Target > 0 {
+			targets++
+		}
+	}
+	if st.ReadAmp < 1 || st.ReadAmp > tables || targets == 0 {
+		t.Errorf("read amplification %d with %d tables, %d targets: %+v", st.ReadAmp, tables, targets, st.Levels)
+	}
+	if st.Debt.State != "normal" || st.Debt.L0Tables != st.Levels[0].Tables {
+		t.Errorf("debt %+v with %d L0 tables", st.Debt, st.Levels[0].Tables)
+	}
+}

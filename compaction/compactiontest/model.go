@@ -13,14 +13,18 @@ import (
 // Model is a tree of tables whose user keys are integers (formatted as
 // "k042" in snapshots) and whose data is a list of fragments: key ranges
 // with the versions written there. Applying a plan moves the fragments of
-// its inputs into new tables at the output level, cut into pieces of about
-// TargetTableSize bytes; Check then verifies, fragment by fragment, that
-// every key range still reads its newest data first.
+// its inputs into new tables at the output level (main run or ingest shard),
+// cut into pieces of about TargetTableSize bytes, or re-parents the input
+// tables for a move; Check then verifies, fragment by fragment, that every
+// key range still reads its newest data first.
 type Model struct {
 	NumLevels       int
 	TargetTableSize int64
 	// Levels[0] is L0, newest first; deeper levels are in key order.
 	Levels [][]*Table
+	// Ingest[l][s] is shard s of level l's ingest buffer, newest (largest
+	// Seq) first.
+	Ingest [][][]*Table
 
 	nextID, nextVersion uint64
 	flushSize           int64 // the size of flushed tables, as a memtable's
@@ -29,10 +33,19 @@ type Model struct {
 // Table is a model table.
 type Table struct {
 	ID        uint64
-	Lo, Hi    int // user-key range, inclusive
+	Seq       uint64 // 0: the ID (see iface.TableMeta.Seq)
+	Lo, Hi    int    // user-key range, inclusive
 	Size      int64
 	Deletions int64
 	Frags     []Frag
+}
+
+// OrderSeq is t.Seq, or t.ID for tables that never had one.
+func (t *Table) OrderSeq() uint64 {
+	if t.Seq != 0 {
+		return t.Seq
+	}
+	return t.ID
 }
 
 // Frag is data written to the keys Lo..Hi with versions MinV..MaxV.
@@ -55,12 +68,16 @@ const (
 
 // NewModel returns an empty tree.
 func NewModel(numLevels int, targetTableSize int64) *Model {
-	return &Model{NumLevels: numLevels, TargetTableSize: targetTableSize, Levels: make([][]*Table, numLevels), nextID: 1, nextVersion: 1}
+	return &Model{NumLevels: numLevels, TargetTableSize: targetTableSize, Levels: make([][]*Table, numLevels),
+		Ingest: make([][][]*Table, numLevels), nextID: 1, nextVersion: 1}
 }
 
 // Gen draws a random tree that keeps the invariant: each level below L0 a
-// sorted run of a few tables (often none), L0 a few overlapping tables, and
-// versions that grow from the last level up to the newest L0 table. Level
+// sorted run of a few tables (often none), now and then an ingest buffer of a
+// few overlapping tables in random shards above it (as a store written with
+// other options, or another base level, leaves behind), L0 a few
+// overlapping tables, and versions that grow from the last level up to the
+// newest L0 table. Level
 // table sizes are log-uniform from 1 KiB to 2 GiB, so that every level
 // target and size ratio is exercised; flushes have one size per tree (with a
 // little jitter, and an odd one out now and then).
@@ -69,23 +86,52 @@ func Gen(t *rapid.T, numLevels int, targetTableSize int64) *Model {
 	m.flushSize = int64(1) << rapid.IntRange(10, 24).Draw(t, "flush size shift")
 	for lvl := numLevels - 1; lvl >= 1; lvl-- {
 		n := rapid.IntRange(0, 4).Draw(t, fmt.Sprintf("L%d tables", lvl))
-		if n == 0 {
-			continue
+		if n > 0 {
+			m.genLevel(t, lvl, n)
 		}
-		pts := rapid.SliceOfNDistinct(rapid.IntRange(0, modelKeys-1), 2*n, 2*n, rapid.ID[int]).Draw(t, fmt.Sprintf("L%d bounds", lvl))
-		sort.Ints(pts)
-		v := m.nextVersion
-		m.nextVersion += 10
-		for i := 0; i < n; i++ {
-			shift := rapid.IntRange(10, 30).Draw(t, "size shift")
-			size := int64(1)<<shift + rapid.Int64Range(0, int64(1)<<shift).Draw(t, "size")
-			m.Levels[lvl] = append(m.Levels[lvl], m.newTable(t, pts[2*i], pts[2*i+1], v, v+9, size))
+		if rapid.IntRange(0, 5).Draw(t, fmt.Sprintf("L%d buffer", lvl)) == 0 {
+			for range rapid.IntRange(1, 4).Draw(t, "buffer tables") {
+				lo := rapid.IntRange(0, modelKeys-1).Draw(t, "buffer lo")
+				hi := rapid.IntRange(lo, modelKeys-1).Draw(t, "buffer hi")
+				v := m.nextVersion
+				m.nextVersion += 10
+				size := int64(1) << rapid.IntRange(10, 28).Draw(t, "buffer size shift")
+				m.addToShard(lvl, rapid.IntRange(0, 5).Draw(t, "shard"), m.newTable(t, lo, hi, v, v+9, size))
+			}
 		}
 	}
 	for range rapid.IntRange(0, 8).Draw(t, "L0 tables") {
 		m.Flush(t)
 	}
 	return m
+}
+
+// genLevel fills level lvl with a sorted run of n tables of new versions.
+func (m *Model) genLevel(t *rapid.T, lvl, n int) {
+	pts := rapid.SliceOfNDistinct(rapid.IntRange(0, modelKeys-1), 2*n, 2*n, rapid.ID[int]).Draw(t, fmt.Sprintf("L%d bounds", lvl))
+	sort.Ints(pts)
+	v := m.nextVersion
+	m.nextVersion += 10
+	for i := 0; i < n; i++ {
+		shift := rapid.IntRange(10, 30).Draw(t, "size shift")
+		size := int64(1)<<shift + rapid.Int64Range(0, int64(1)<<shift).Draw(t, "size")
+		m.Levels[lvl] = append(m.Levels[lvl], m.newTable(t, pts[2*i], pts[2*i+1], v, v+9, size))
+	}
+}
+
+// addToShard puts tb into shard sh of level lvl's buffer, in Seq order.
+func (m *Model) addToShard(lvl, sh int, tb *Table) {
+	for len(m.Ingest[lvl]) <= sh {
+		m.Ingest[lvl] = append(m.Ingest[lvl], nil)
+	}
+	ts := append(m.Ingest[lvl][sh], tb)
+	sort.SliceStable(ts, func(i, j int) bool {
+		if a, b := ts[i].OrderSeq(), ts[j].OrderSeq(); a != b {
+			return a > b
+		}
+		return ts[i].Lo < ts[j].Lo
+	})
+	m.Ingest[lvl][sh] = ts
 }
 
 func (m *Model) newTable(t *rapid.T, lo, hi int, minV, maxV uint64, size int64) *Table {
@@ -114,23 +160,46 @@ func (m *Model) Flush(t *rapid.T) {
 }
 
 // Snapshot returns the tree as a policy sees it, with busy marking tables
-// being compacted.
+// being compacted. Like the engine's, its Ingest omits empty trailing shards
+// and levels without a buffer, and is nil when every buffer is empty.
 func (m *Model) Snapshot(busy map[uint64]bool) *iface.LevelsSnapshot {
 	s := &iface.LevelsSnapshot{Levels: make([][]iface.TableMeta, m.NumLevels), Busy: busy}
 	for lvl, ts := range m.Levels {
 		for _, t := range ts {
-			minV, maxV := t.Frags[0].MinV, t.Frags[0].MaxV
-			for _, f := range t.Frags {
-				minV, maxV = min(minV, f.MinV), max(maxV, f.MaxV)
+			s.Levels[lvl] = append(s.Levels[lvl], t.meta())
+		}
+	}
+	for lvl, shards := range m.Ingest {
+		n := len(shards)
+		for n > 0 && len(shards[n-1]) == 0 {
+			n--
+		}
+		if n == 0 {
+			continue
+		}
+		if s.Ingest == nil {
+			s.Ingest = make([][][]iface.TableMeta, m.NumLevels)
+		}
+		s.Ingest[lvl] = make([][]iface.TableMeta, n)
+		for sh, ts := range shards[:n] {
+			for _, t := range ts {
+				s.Ingest[lvl][sh] = append(s.Ingest[lvl][sh], t.meta())
 			}
-			s.Levels[lvl] = append(s.Levels[lvl], iface.TableMeta{
-				ID: t.ID, Size: t.Size,
-				Smallest: iface.MakeKey(nil, Key(t.Lo), maxV), Largest: iface.MakeKey(nil, Key(t.Hi), minV),
-				Entries: uint64(t.Size), Deletions: uint64(t.Deletions), MinVersion: minV, MaxVersion: maxV,
-			})
 		}
 	}
 	return s
+}
+
+func (t *Table) meta() iface.TableMeta {
+	minV, maxV := t.Frags[0].MinV, t.Frags[0].MaxV
+	for _, f := range t.Frags {
+		minV, maxV = min(minV, f.MinV), max(maxV, f.MaxV)
+	}
+	return iface.TableMeta{
+		ID: t.ID, Seq: t.Seq, Size: t.Size,
+		Smallest: iface.MakeKey(nil, Key(t.Lo), maxV), Largest: iface.MakeKey(nil, Key(t.Hi), minV),
+		Entries: uint64(t.Size), Deletions: uint64(t.Deletions), MinVersion: minV, MaxVersion: maxV,
+	}
 }
 
 // clone returns a copy of m that later changes to m leave alone.
@@ -140,54 +209,120 @@ func (m *Model) clone() *Model {
 	for i, ts := range m.Levels {
 		c.Levels[i] = slices.Clone(ts)
 	}
+	c.Ingest = make([][][]*Table, len(m.Ingest))
+	for i, shards := range m.Ingest {
+		for _, ts := range shards {
+			c.Ingest[i] = append(c.Ingest[i], slices.Clone(ts))
+		}
+	}
 	return &c
 }
 
 // Tables returns the IDs of every table in the tree.
 func (m *Model) Tables() []uint64 {
 	var out []uint64
-	for _, ts := range m.Levels {
-		for _, t := range ts {
-			out = append(out, t.ID)
-		}
+	for _, t := range m.all() {
+		out = append(out, t.ID)
 	}
 	return out
 }
 
-// Apply carries out a plan: its input tables leave their levels and their
-// fragments are written to OutputLevel as tables of about TargetTableSize
-// bytes each, over the inputs' combined key range. It then checks the
-// invariant.
+// all returns every table in read order: L0 newest first, then per level
+// its ingest buffer (largest Seq first, then by key) and its main run.
+func (m *Model) all() []*Table {
+	var out []*Table
+	for lvl, ts := range m.Levels {
+		if lvl > 0 {
+			out = append(out, m.buffer(lvl)...)
+		}
+		out = append(out, ts...)
+	}
+	return out
+}
+
+// buffer returns the tables of level lvl's buffer, largest Seq first.
+func (m *Model) buffer(lvl int) []*Table {
+	var out []*Table
+	if lvl < len(m.Ingest) {
+		for _, ts := range m.Ingest[lvl] {
+			out = append(out, ts...)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if a, b := out[i].OrderSeq(), out[j].OrderSeq(); a != b {
+			return a > b
+		}
+		return out[i].Lo < out[j].Lo
+	})
+	return out
+}
+
+// Apply carries out a plan: its input tables leave their places, and either
+// (a move) go as they are to the output, keeping their Seq, or their
+// fragments are written to the output as tables of about TargetTableSize
+// bytes each, over the inputs' combined key range. Outputs go to
+// OutputLevel's main run, or to shard OutputShard of its ingest buffer,
+// where a merge's outputs take the largest Seq of the inputs. It then
+// checks the invariant.
 func (m *Model) Apply(p *iface.CompactionPlan) error {
 	if p.OutputLevel < 1 || p.OutputLevel >= m.NumLevels {
 		return fmt.Errorf("output level %d out of range", p.OutputLevel)
 	}
 	var (
+		ins       []*Table
 		frags     []Frag
 		size, del int64
+		top       uint64
 	)
 	for _, in := range p.Inputs {
+		if in.Level < 0 || in.Level >= m.NumLevels {
+			return fmt.Errorf("input level %d out of range", in.Level)
+		}
+		list := &m.Levels[in.Level]
+		if in.Ingest {
+			if in.Shard < 0 || in.Shard >= len(m.Ingest[in.Level]) {
+				return fmt.Errorf("L%d has no ingest shard %d", in.Level, in.Shard)
+			}
+			list = &m.Ingest[in.Level][in.Shard]
+		}
 		for _, id := range in.Tables {
-			if in.Level < 0 || in.Level >= m.NumLevels {
-				return fmt.Errorf("input level %d out of range", in.Level)
-			}
-			i := slices.IndexFunc(m.Levels[in.Level], func(t *Table) bool { return t.ID == id })
+			i := slices.IndexFunc(*list, func(t *Table) bool { return t.ID == id })
 			if i < 0 {
-				return fmt.Errorf("table %d is not in L%d", id, in.Level)
+				return fmt.Errorf("table %d is not in %s", id, place(in.Level, in.Ingest, in.Shard))
 			}
-			t := m.Levels[in.Level][i]
-			m.Levels[in.Level] = slices.Delete(m.Levels[in.Level], i, i+1)
+			t := (*list)[i]
+			*list = slices.Delete(*list, i, i+1)
+			ins = append(ins, t)
 			frags = append(frags, t.Frags...)
 			size += t.Size
 			del += t.Deletions
+			top = max(top, t.OrderSeq())
 		}
 	}
 	if len(frags) == 0 {
 		return fmt.Errorf("plan %+v has no inputs", p)
 	}
-	out := append(m.Levels[p.OutputLevel], m.split(frags, size, del)...)
-	sort.Slice(out, func(i, j int) bool { return out[i].Lo < out[j].Lo })
-	m.Levels[p.OutputLevel] = out
+	outs := ins
+	if !p.Move {
+		outs = m.split(frags, size, del)
+		if p.OutputIngest {
+			for _, t := range outs {
+				t.Seq = top
+			}
+		}
+	}
+	for _, t := range outs {
+		if p.OutputIngest {
+			if p.OutputShard < 0 {
+				return fmt.Errorf("output shard %d is negative", p.OutputShard)
+			}
+			m.addToShard(p.OutputLevel, p.OutputShard, t)
+			continue
+		}
+		m.Levels[p.OutputLevel] = append(m.Levels[p.OutputLevel], t)
+	}
+	out := m.Levels[p.OutputLevel]
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Lo < out[j].Lo })
 	return m.Check()
 }
 
@@ -232,13 +367,36 @@ func (m *Model) split(frags []Frag, size, del int64) []*Table {
 	return out
 }
 
-// Check verifies the read-path invariant: every level below L0 is sorted
-// and its tables do not overlap, and wherever the fragments of two tables
-// overlap, the table read first (shallower level, or earlier in L0) holds
-// only newer versions.
+// Check verifies the read-path invariant: L0 is in Seq order, newest first;
+// every ingest shard is in Seq order and no two tables of a level's buffer
+// with the same Seq overlap; every level's main run is sorted and its tables
+// do not overlap; and wherever the fragments of two tables overlap, the
+// table read first (see all) holds only newer versions.
 func (m *Model) Check() error {
+	for i := 1; i < len(m.Levels[0]); i++ {
+		if a, b := m.Levels[0][i-1], m.Levels[0][i]; a.OrderSeq() <= b.OrderSeq() {
+			return fmt.Errorf("L0 table %d (Seq %d) is listed before table %d (Seq %d)", a.ID, a.OrderSeq(), b.ID, b.OrderSeq())
+		}
+	}
+	for lvl, shards := range m.Ingest {
+		for sh, ts := range shards {
+			for i := 1; i < len(ts); i++ {
+				if ts[i-1].OrderSeq() < ts[i].OrderSeq() {
+					return fmt.Errorf("%s is not newest first", place(lvl, true, sh))
+				}
+			}
+		}
+		buf := m.buffer(lvl)
+		for i, a := range buf {
+			for _, b := range buf[i+1:] {
+				if a.OrderSeq() == b.OrderSeq() && a.Lo <= b.Hi && b.Lo <= a.Hi {
+					return fmt.Errorf("L%d buffer tables %d and %d share Seq %d and overlap", lvl, a.ID, b.ID, a.OrderSeq())
+				}
+			}
+		}
+	}
 	var order []*Table
-	where := map[*Table]int{}
+	where := map[*Table]string{}
 	for lvl, ts := range m.Levels {
 		for i, t := range ts {
 			if t.Lo > t.Hi || len(t.Frags) == 0 {
@@ -248,10 +406,17 @@ func (m *Model) Check() error {
 				return fmt.Errorf("L%d tables %d [%d,%d] and %d [%d,%d] overlap or are out of order",
 					lvl, ts[i-1].ID, ts[i-1].Lo, ts[i-1].Hi, t.ID, t.Lo, t.Hi)
 			}
-			where[t] = lvl
-			order = append(order, t)
+			where[t] = fmt.Sprintf("L%d", lvl)
+		}
+		if lvl < len(m.Ingest) {
+			for sh, ts := range m.Ingest[lvl] {
+				for _, t := range ts {
+					where[t] = place(lvl, true, sh)
+				}
+			}
 		}
 	}
+	order = m.all()
 	for i, a := range order {
 		for _, b := range order[i+1:] {
 			if a.Hi < b.Lo || b.Hi < a.Lo {
@@ -263,7 +428,7 @@ func (m *Model) Check() error {
 						continue
 					}
 					if fa.MinV <= fb.MaxV {
-						return fmt.Errorf("L%d table %d (versions %d..%d over keys %d..%d) is read before L%d table %d (versions %d..%d over keys %d..%d)",
+						return fmt.Errorf("%s table %d (versions %d..%d over keys %d..%d) is read before %s table %d (versions %d..%d over keys %d..%d)",
 							where[a], a.ID, fa.MinV, fa.MaxV, fa.Lo, fa.Hi, where[b], b.ID, fb.MinV, fb.MaxV, fb.Lo, fb.Hi)
 					}
 				}

@@ -22,10 +22,11 @@ type Properties struct {
 
 // RunProperties checks a policy over random trees (Gen) and random
 // histories. Each history draws steps among: a flush (a new L0 table);
-// a pick with random tables busy, applied at once; and two overlapping
-// compactions, where the second is picked while the first one's tables are
-// busy and the two are applied in a random order, as concurrent compactions
-// finish. Every plan must pass ValidatePlan against the snapshot it was
+// a pick with random tables busy, applied at once; and two or three
+// overlapping compactions, each picked while the tables of the ones before
+// are busy, applied in a random order, as concurrent compactions finish
+// (moves into ingest buffers, drains and merges inside buffers among them).
+// Every plan must pass ValidatePlan against the snapshot it was
 // picked from, and the model must keep the invariant key range by key range
 // after every applied plan (Model.Check). Finally the tree is compacted
 // until the policy plans nothing, which must happen within a bounded number
@@ -72,26 +73,23 @@ func RunProperties(t *testing.T, cfg Properties) {
 					apply(p)
 				}
 			case 2:
-				a := pick(nil)
-				if a == nil {
-					continue
-				}
 				busy := map[uint64]bool{}
-				for _, in := range a.Inputs {
-					for _, id := range in.Tables {
-						busy[id] = true
+				var plans []*iface.CompactionPlan
+				for range rapid.IntRange(2, 3).Draw(t, "concurrent plans") {
+					p := pick(busy)
+					if p == nil {
+						break
+					}
+					plans = append(plans, p)
+					for _, in := range p.Inputs {
+						for _, id := range in.Tables {
+							busy[id] = true
+						}
 					}
 				}
-				b := pick(busy)
-				if b == nil {
-					apply(a)
-					continue
+				for _, i := range rapid.Permutation(seq(len(plans))).Draw(t, "finish order") {
+					apply(plans[i])
 				}
-				if rapid.Bool().Draw(t, "second finishes first") {
-					a, b = b, a
-				}
-				apply(a)
-				apply(b)
 			}
 		}
 		for i := 0; ; i++ {
@@ -112,18 +110,38 @@ func RunProperties(t *testing.T, cfg Properties) {
 	})
 }
 
-// String prints the tree one level a line, tables as id:size:[lo,hi].
+func seq(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// String prints the tree one level (or ingest shard) a line, tables as
+// id:size:[lo,hi], with :seq=N where Seq is set.
 func (m *Model) String() string {
 	b := []byte("\n")
-	for lvl, ts := range m.Levels {
+	line := func(name string, ts []*Table) {
 		if len(ts) == 0 {
-			continue
+			return
 		}
-		b = fmt.Appendf(b, "L%d", lvl)
+		b = append(b, name...)
 		for _, t := range ts {
 			b = fmt.Appendf(b, " %d:%d:[%d,%d]", t.ID, t.Size, t.Lo, t.Hi)
+			if t.Seq != 0 {
+				b = fmt.Appendf(b, ":seq=%d", t.Seq)
+			}
 		}
 		b = append(b, '\n')
+	}
+	for lvl, ts := range m.Levels {
+		if lvl < len(m.Ingest) {
+			for sh, ts := range m.Ingest[lvl] {
+				line(place(lvl, true, sh), ts)
+			}
+		}
+		line(fmt.Sprintf("L%d", lvl), ts)
 	}
 	return string(slices.Clip(b))
 }

@@ -2,7 +2,9 @@ package leveled
 
 import (
 	"fmt"
+	"math"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -36,6 +38,8 @@ func runCase(c *compactiontest.Case) (string, error) {
 	}{
 		{"NumLevels", &o.NumLevels}, {"L0Trigger", &o.L0Trigger}, {"L0TriggerBytes", &o.L0TriggerBytes},
 		{"L0MaxInputs", &o.L0MaxInputs}, {"BaseLevelSize", &o.BaseLevelSize}, {"LevelMultiplier", &o.LevelMultiplier},
+		{"IngestShards", &o.IngestShards}, {"IngestShardBytes", &o.IngestShardBytes},
+		{"IngestDrainRuns", &o.IngestDrainRuns}, {"IngestMergeRuns", &o.IngestMergeRuns},
 	} {
 		v, err := c.Int(f.key, 0)
 		if err != nil {
@@ -53,6 +57,29 @@ func runCase(c *compactiontest.Case) (string, error) {
 		return "", err
 	}
 	o.StaticLevels = static
+	if o.DisableIngest, err = c.Bool("DisableIngest"); err != nil {
+		return "", err
+	}
+	if v, ok := c.Arg("IngestShardChoice"); ok {
+		switch v {
+		case "by-order":
+			o.IngestShardChoice = ShardByOrder
+		case "by-backlog":
+			o.IngestShardChoice = ShardByBacklog
+		default:
+			return "", fmt.Errorf("IngestShardChoice %q: want by-order or by-backlog", v)
+		}
+	}
+	for _, f := range []struct {
+		key string
+		dst *float64
+	}{{"IngestMoveRatio", &o.IngestMoveRatio}, {"IngestDrainShare", &o.IngestDrainShare}} {
+		if v, ok := c.Arg(f.key); ok {
+			if *f.dst, err = strconv.ParseFloat(v, 64); err != nil {
+				return "", fmt.Errorf("%s: %w", f.key, err)
+			}
+		}
+	}
 	if err := o.Validate(); err != nil {
 		return "", err
 	}
@@ -77,6 +104,10 @@ func formatShape(sh Shape) string {
 		if lvl < len(sh.Targets)-1 && sh.Priorities[lvl] != sh.Scores[lvl] {
 			fmt.Fprintf(&b, ", priority %.2f", sh.Priorities[lvl])
 		}
+		if sh.IngestRuns[lvl] > 0 || sh.DrainScores[lvl] > 0 {
+			fmt.Fprintf(&b, "; ingest %s in %d runs, drain score %.2f",
+				compactiontest.FormatSize(sh.IngestBytes[lvl]), sh.IngestRuns[lvl], sh.DrainScores[lvl])
+		}
 		b.WriteString("\n")
 	}
 	return b.String()
@@ -95,6 +126,15 @@ func TestProperties(t *testing.T) {
 				BaseLevelSize:   int64(1) << rapid.IntRange(16, 32).Draw(t, "BaseLevelSize shift"),
 				LevelMultiplier: rapid.IntRange(2, 12).Draw(t, "LevelMultiplier"),
 				StaticLevels:    rapid.IntRange(0, 4).Draw(t, "StaticLevels") == 0,
+
+				DisableIngest:     rapid.IntRange(0, 5).Draw(t, "DisableIngest") == 0,
+				IngestShards:      rapid.IntRange(1, 5).Draw(t, "IngestShards"),
+				IngestShardChoice: ShardChoice(rapid.IntRange(0, 1).Draw(t, "IngestShardChoice")),
+				IngestShardBytes:  int64(rapid.IntRange(0, 1).Draw(t, "IngestShardBytes set")) << rapid.IntRange(10, 30).Draw(t, "IngestShardBytes shift"),
+				IngestMoveRatio:   []float64{1e-9, 0.5, 1, 4}[rapid.IntRange(0, 3).Draw(t, "IngestMoveRatio")],
+				IngestDrainShare:  []float64{0.1, 0.5, 1}[rapid.IntRange(0, 2).Draw(t, "IngestDrainShare")],
+				IngestDrainRuns:   rapid.IntRange(1, 20).Draw(t, "IngestDrainRuns"),
+				IngestMergeRuns:   rapid.IntRange(2, 10).Draw(t, "IngestMergeRuns"),
 			})
 		},
 		Settled: func(p iface.CompactionPolicy, s *iface.LevelsSnapshot) error {
@@ -112,7 +152,8 @@ func TestProperties(t *testing.T) {
 
 func TestDefaults(t *testing.T) {
 	o := New(Options{}).Options()
-	want := Options{NumLevels: 7, L0Trigger: 4, L0TriggerBytes: 1 << 30, L0MaxInputs: 16, BaseLevelSize: 256 << 20, LevelMultiplier: 10}
+	want := Options{NumLevels: 7, L0Trigger: 4, L0TriggerBytes: 1 << 30, L0MaxInputs: 16, BaseLevelSize: 256 << 20, LevelMultiplier: 10,
+		IngestShards: 4, IngestMoveRatio: 1, IngestDrainShare: 0.5, IngestDrainRuns: 16, IngestMergeRuns: 8}
 	if o != want {
 		t.Fatalf("defaults %+v, want %+v", o, want)
 	}
@@ -121,7 +162,9 @@ func TestDefaults(t *testing.T) {
 	if o.L0Trigger != 2 || o.BaseLevelSize != 64<<10 || o.LevelMultiplier != 4 || o.L0TriggerBytes != 128<<10 {
 		t.Fatalf("options %+v", o)
 	}
-	for _, bad := range []Options{{NumLevels: 17}, {NumLevels: 1}, {L0Trigger: -1}, {LevelMultiplier: 1}, {BaseLevelSize: -5}} {
+	for _, bad := range []Options{{NumLevels: 17}, {NumLevels: 1}, {L0Trigger: -1}, {LevelMultiplier: 1}, {BaseLevelSize: -5},
+		{IngestShards: -1}, {IngestShards: 65}, {IngestShardChoice: 2}, {IngestShardBytes: -1}, {IngestMoveRatio: -1},
+		{IngestMoveRatio: math.NaN()}, {IngestDrainShare: 1.5}, {IngestDrainRuns: -1}, {IngestMergeRuns: 1}} {
 		if err := bad.Validate(); err == nil {
 			t.Errorf("Validate(%+v) = nil", bad)
 		}

@@ -25,23 +25,40 @@ type Shape struct {
 	// when that is above 1, so a level that feeds an even more overfull one
 	// waits for it to drain (fewer rewrites of the same bytes).
 	Priorities []float64
+	// IngestBytes and IngestRuns hold, per level, the bytes and the sorted
+	// runs (distinct Seq) of the non-busy tables of its ingest buffer.
+	// IngestBytes count in Scores.
+	IngestBytes []int64
+	IngestRuns  []int
+	// DrainScores says, per level, how urgently its ingest buffer must be
+	// drained into its main run; at least 1 means now. Base level, buffer
+	// on: the larger of the buffer's compensated bytes / (IngestDrainShare
+	// × its target) and IngestRuns / IngestDrainRuns. Any other buffer that
+	// holds a table (a level that is no longer the base, or the buffer
+	// turned off): at least 1, its compensated bytes over the level's
+	// target.
+	DrainScores []float64
 }
 
 // Shape computes the base level, targets, scores and priorities of s.
 func (l *Leveled) Shape(s *iface.LevelsSnapshot) Shape {
 	n, mult := l.opts.NumLevels, int64(l.opts.LevelMultiplier)
 	last := n - 1
-	sh := Shape{Targets: make([]int64, n), Scores: make([]float64, n), Priorities: make([]float64, n)}
+	sh := Shape{Targets: make([]int64, n), Scores: make([]float64, n), Priorities: make([]float64, n),
+		IngestBytes: make([]int64, n), IngestRuns: make([]int, n), DrainScores: make([]float64, n)}
 
-	// S is the size of the largest level below L0 (normally the last one;
-	// the largest is used because deleting compactions can leave the last
-	// level smaller than the one above for a while).
+	// S is the size of the largest main run below L0 (normally the last
+	// level's; the largest is used because deleting compactions can leave
+	// the last level smaller than the one above for a while). Ingest
+	// buffers do not count: their bytes are on their way into the main run,
+	// and the drain trigger is a share of the target they would otherwise
+	// inflate.
 	var largest int64
-	first := last // shallowest non-empty level below L0
+	first := last // shallowest non-empty level below L0, buffers included
 	for lvl := last; lvl >= 1; lvl-- {
 		b := levelBytes(level(s, lvl))
 		largest = max(largest, b)
-		if b > 0 {
+		if b > 0 || levelBytes(buffer(s, lvl)) > 0 {
 			first = lvl
 		}
 	}
@@ -61,7 +78,7 @@ func (l *Leveled) Shape(s *iface.LevelsSnapshot) Shape {
 			lvl--
 		}
 		// ... but never below data: L0 must not compact past a non-empty
-		// level, or newer data would land under older.
+		// level (main run or buffer), or newer data would land under older.
 		sh.Base = min(lvl, first)
 		t := largest
 		for lvl := last; lvl >= sh.Base; lvl-- {
@@ -86,13 +103,42 @@ func (l *Leveled) Shape(s *iface.LevelsSnapshot) Shape {
 				b += compensated(t)
 			}
 		}
+		var (
+			idle []iface.TableMeta
+			cb   int64 // compensated bytes of idle
+		)
+		for _, t := range buffer(s, lvl) {
+			if !s.Busy[t.ID] {
+				cb += compensated(t)
+				idle = append(idle, t)
+			}
+		}
+		b += cb
+		sh.IngestBytes[lvl], sh.IngestRuns[lvl] = levelBytes(idle), runs(idle)
 		sh.Scores[lvl] = float64(b) / float64(sh.Targets[lvl])
+		// The drain score counts compensated bytes, as the level's score
+		// does: a level over its target by its buffer alone (an empty main
+		// run) must have a drain due, or nothing would bring it back.
+		switch {
+		case len(idle) == 0:
+		case lvl == sh.Base && l.ingestOn():
+			sh.DrainScores[lvl] = max(float64(cb)/float64(l.drainBytes(sh)),
+				float64(sh.IngestRuns[lvl])/float64(l.opts.IngestDrainRuns))
+		default:
+			sh.DrainScores[lvl] = max(1, float64(cb)/float64(sh.Targets[lvl]))
+		}
 	}
 	sh.Priorities[0] = sh.Scores[0]
 	for lvl := sh.Base; lvl < last; lvl++ {
 		sh.Priorities[lvl] = sh.Scores[lvl] / max(1, sh.Scores[lvl+1])
 	}
 	return sh
+}
+
+// drainBytes is the buffer size that triggers a drain of the base level's
+// buffer: IngestDrainShare of its target.
+func (l *Leveled) drainBytes(sh Shape) int64 {
+	return max(1, int64(l.opts.IngestDrainShare*float64(sh.Targets[sh.Base])))
 }
 
 // candidates returns the levels that need a compaction, most urgent first;

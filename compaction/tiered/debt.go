@@ -19,6 +19,13 @@ func (t *Tiered) PendingBytes(s *iface.LevelsSnapshot) int64 {
 			size[tb.ID] = tb.Size
 		}
 	}
+	for _, shards := range s.Ingest {
+		for _, ts := range shards {
+			for _, tb := range ts {
+				size[tb.ID] = tb.Size
+			}
+		}
+	}
 	var n int64
 	for _, in := range p.Inputs {
 		for _, id := range in.Tables {

@@ -150,7 +150,11 @@ func (t *Tiered) maxMergeWidth() int {
 }
 
 // Pick returns the first compaction rule (a), (b), (c) asks for, or nil.
+// Ingest buffers left by leveled are drained first (see drainBuffers).
 func (t *Tiered) Pick(s *iface.LevelsSnapshot) *iface.CompactionPlan {
+	if p, found := t.drainBuffers(s); found {
+		return p
+	}
 	runs := Runs(s, t.opts.NumLevels)
 	if p := t.spaceAmp(runs); p != nil {
 		return p

@@ -41,7 +41,13 @@ type Tracker struct {
 	window    time.Duration
 	lastDecay time.Time
 	now       func() time.Time
+	touches   uint32 // Touches since the clock was last read
 }
+
+// clockEvery is how many Touches share one reading of the clock: decay is
+// a matter of seconds, and reading the clock on every write costs more
+// than the rest of a Touch.
+const clockEvery = 64
 
 // New returns a tracker that reports the topN hottest keys over a window
 // (both must be positive).
@@ -84,7 +90,10 @@ func index(h uint64, d int) uint32 {
 }
 
 func (t *Tracker) touchLocked(key []byte) uint32 {
-	t.maybeDecay()
+	if t.touches++; t.touches >= clockEvery {
+		t.touches = 0
+		t.maybeDecay()
+	}
 	h := xxhash.Sum64(key)
 	est := ^uint32(0)
 	for d := 0; d < depth; d++ {

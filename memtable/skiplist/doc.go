@@ -1,24 +1,27 @@
 // Package skiplist is NoKV's default memtable: a lock-free skiplist whose
-// nodes, keys and values all live in one preallocated byte arena.
+// nodes, keys and values all live in a byte arena.
 //
 // # Arena
 //
-// The arena is a single []byte of MemtableOptions.Capacity bytes. Memory is
-// handed out by bumping the arena's high-water mark with one atomic
-// compare-and-swap, and is never freed or reused, so a slice returned by Get or by an iterator stays valid
-// for the life of the memtable. Nodes refer to each other, and to their keys
-// and values, by uint32 arena offsets instead of pointers: the arena is a
-// pointer-free object the garbage collector never scans, however many entries
-// it holds.
+// The arena is an address space of MemtableOptions.Capacity bytes, backed by
+// 1 MiB chunks allocated as it fills (an arena smaller than a chunk has one
+// chunk of its size). A memtable that holds little, such as one holding
+// value-log pointers instead of large values, so costs what it holds and
+// not its capacity. Memory is handed out by bumping the arena's high-water
+// mark with one atomic compare-and-swap, and is never freed or reused, so a
+// slice returned by Get or by an iterator stays valid for the life of the
+// memtable. Nodes refer to each other, and to their keys and values, by
+// uint32 arena offsets instead of pointers: the chunks are pointer-free
+// objects the garbage collector never scans, however many entries they hold.
 //
-//	offset 0                                                 limit    len
-//	|                                                          |       |
-//	v                                                          v       v
-//	+-----------+------+-----+-------+-----+------+-----+--...--+-------+
-//	| head node | node | key | value | pad | node | key |  ...  | slack |
-//	+-----------+------+-----+-------+-----+------+-----+--...--+-------+
+//	offset 0                                    1 MiB                     2 MiB
+//	|                                             |                         |
+//	v                                             v                         v
+//	+-----------+------+-----+-------+-----+--...-+------+-----+-------+--...-+
+//	| head node | node | key | value | pad |(skip)| node | key | value |      |
+//	+-----------+------+-----+-------+-----+--...-+------+-----+-------+--...-+
 //	            \______ one Add: one allocation ______/
-//	                    (rounded up to 8 bytes)
+//	                    (rounded up to 8 bytes, never across a chunk)
 //
 //	node (8-byte aligned, 16 + 4*height bytes):
 //	+-------------------------------+------------+------------+---------------+
@@ -26,12 +29,22 @@
 //	|   valueOff<<32 | valueLen     |            |            | (4 each)      |
 //	+-------------------------------+------------+------------+---------------+
 //
+// A table of 4096 slots, one per MiB of the 4 GiB that uint32 offsets
+// reach, maps an offset to its chunk, so an offset costs one table load to
+// resolve, as indexing a single buffer did. An allocation that does not fit
+// in the rest of the current chunk starts the next one (the tail is
+// skipped); one larger than a chunk gets a chunk of its own covering several
+// slots. A new chunk is made under a mutex and published before the mark
+// moves into it; the common path takes no lock. The capacity counts the
+// bytes handed out, not the skipped tails, so it means what it did for one
+// preallocated buffer.
+//
 // The head node sits at offset 0 with a full tower, so offset 0 doubles as
 // "no node" in a tower slot (no tower ever points back at the head). The
-// slack at the end of the arena (one full-height node) is never handed out,
-// so viewing any node as a full-height struct stays inside the arena. An Add
-// that does not fit below the limit fails with iface.ErrFull; the entries
-// already added are untouched and the engine rotates the memtable.
+// slack at the end of every chunk (one full-height node) is never handed
+// out, so viewing any node as a full-height struct stays inside its chunk.
+// An Add that does not fit below the capacity fails with iface.ErrFull; the
+// entries already added are untouched and the engine rotates the memtable.
 //
 // # Concurrency
 //

@@ -1,6 +1,7 @@
 package skiplist
 
 import (
+	"math"
 	"math/rand/v2"
 	"sync/atomic"
 
@@ -21,8 +22,9 @@ var _ iface.Memtable = (*Skiplist)(nil)
 
 // New returns an empty skiplist whose arena holds opts.Capacity bytes: 64 MiB
 // when Capacity is 0 or negative, at most 4 GiB, and at least the 192 bytes
-// the head node and the slack need (such a table is full from the start). It
-// matches iface.NewMemtable.
+// the head node and the slack need (such a table is full from the start).
+// Only the first chunk (1 MiB, or the capacity if smaller) is allocated up
+// front; the rest as entries arrive. It matches iface.NewMemtable.
 func New(opts iface.MemtableOptions) iface.Memtable {
 	s := &Skiplist{arena: newArena(opts.Capacity)}
 	s.height.Store(1)
@@ -35,14 +37,14 @@ func New(opts iface.MemtableOptions) iface.Memtable {
 func (s *Skiplist) Add(ikey, value []byte) error {
 	var prev, next [maxHeight]uint32
 	listHeight := int(s.height.Load())
-	x := uint32(0)
+	x, bigger := uint32(0), noNode
 	for i := listHeight - 1; i >= 0; i-- {
-		p, n, found := s.findSplice(ikey, x, i)
+		p, n, found := s.findSplice(ikey, x, i, bigger)
 		if found {
 			return s.replace(n, value)
 		}
 		prev[i], next[i] = p, n
-		x = p
+		x, bigger = p, n
 	}
 
 	h := randomHeight()
@@ -53,8 +55,8 @@ func (s *Skiplist) Add(ikey, value []byte) error {
 	nd := s.arena.node(off)
 	keyOff := off + uint32(nodeHeaderSize+4*h)
 	valOff := keyOff + uint32(len(ikey))
-	copy(s.arena.buf[keyOff:], ikey)
-	copy(s.arena.buf[valOff:], value)
+	copy(s.arena.bytes(keyOff, uint32(len(ikey))), ikey)
+	copy(s.arena.bytes(valOff, uint32(len(value))), value)
 	nd.keyOff, nd.keyLen = keyOff, uint32(len(ikey))
 	nd.setValueLoc(valOff, uint32(len(value)))
 
@@ -81,7 +83,7 @@ func (s *Skiplist) Add(ikey, value []byte) error {
 			if atomic.CompareAndSwapUint32(&s.arena.node(prev[i]).tower[i], next[i], off) {
 				break
 			}
-			p, n, found := s.findSplice(ikey, prev[i], i)
+			p, n, found := s.findSplice(ikey, prev[i], i, noNode)
 			if found {
 				// Only possible at level 0: another writer linked the same key
 				// first. Our node is abandoned (its header and key bytes are
@@ -109,7 +111,7 @@ func (s *Skiplist) replace(off uint32, value []byte) error {
 	if !ok {
 		return iface.ErrFull
 	}
-	copy(s.arena.buf[valOff:], value)
+	copy(s.arena.bytes(valOff, uint32(len(value))), value)
 	s.arena.node(off).setValueLoc(valOff, uint32(len(value)))
 	return nil
 }
@@ -117,11 +119,16 @@ func (s *Skiplist) replace(off uint32, value []byte) error {
 // findSplice walks level i from the node at before (whose key is < ikey, or
 // the head) and returns the adjacent pair prev < ikey <= next. found reports
 // next's key equals ikey.
-func (s *Skiplist) findSplice(ikey []byte, before uint32, i int) (prev, next uint32, found bool) {
+//
+// bigger, unless it is noNode, is a node already known to hold a key greater
+// than ikey (the successor found one level up): reaching it ends the walk
+// without reading its key again. In a descent, most levels end on the node
+// the level above ended on, so this saves a comparison per level.
+func (s *Skiplist) findSplice(ikey []byte, before uint32, i int, bigger uint32) (prev, next uint32, found bool) {
 	for {
 		next = s.arena.node(before).next(i)
-		if next == 0 {
-			return before, 0, false
+		if next == 0 || next == bigger {
+			return before, next, false
 		}
 		c := iface.Compare(ikey, s.key(next))
 		if c <= 0 {
@@ -130,6 +137,9 @@ func (s *Skiplist) findSplice(ikey []byte, before uint32, i int) (prev, next uin
 		before = next
 	}
 }
+
+// noNode is an offset no node has.
+const noNode = ^uint32(0)
 
 // findGE returns the first node whose key is >= ikey, or 0.
 func (s *Skiplist) findGE(ikey []byte) uint32 {
@@ -223,13 +233,26 @@ func (s *Skiplist) ApproximateSize() int64 { return s.arena.size() }
 // Len reports the number of distinct internal keys.
 func (s *Skiplist) Len() int { return int(s.n.Load()) }
 
-// randomHeight draws a tower height with P(height > k) = 4^-k.
+// heightThresholds[k] is 2^32 · e^-k: a tower grows past height k when a
+// uniform 32-bit draw is below it, so P(height > k) = e^-k. The branching
+// factor 1/e minimizes the expected number of key comparisons of a search,
+// about e·ln(n), 6% fewer than with 1/4 or 1/2; every comparison is
+// likely a cache miss in a large memtable.
+var heightThresholds = func() (t [maxHeight]uint32) {
+	p := float64(1 << 32)
+	for k := range t {
+		t[k] = uint32(min(p, float64(^uint32(0))))
+		p /= math.E
+	}
+	return t
+}()
+
+// randomHeight draws a tower height with P(height > k) = e^-k.
 func randomHeight() int {
-	r := rand.Uint64()
+	r := rand.Uint32()
 	h := 1
-	for h < maxHeight && r&3 == 0 {
+	for h < maxHeight && r < heightThresholds[h] {
 		h++
-		r >>= 2
 	}
 	return h
 }

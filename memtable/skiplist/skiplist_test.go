@@ -182,3 +182,66 @@ func TestLostRaces(t *testing.T) {
 		}
 	}
 }
+
+// TestChunkedGrowth adds entries of mixed sizes, some larger than a chunk,
+// from several goroutines, so allocations cross chunk boundaries and large
+// ones get chunks of their own; every entry must read back intact, the
+// arena must allocate only what it uses, and the structure must hold.
+func TestChunkedGrowth(t *testing.T) {
+	const capacity = 64 << 20
+	s := New(iface.MemtableOptions{Capacity: capacity}).(*Skiplist)
+	if got := installedBytes(s.arena); got > chunkSize {
+		t.Fatalf("a new arena allocated %d bytes up front", got)
+	}
+	const writers, per = 4, 300
+	value := func(w, i int) []byte {
+		n := (w*per + i) * 37 % 3000
+		if i%97 == 0 {
+			n = chunkSize + i*13 // larger than a chunk
+		}
+		v := make([]byte, n)
+		for j := range v {
+			v[j] = byte(w + i + j)
+		}
+		return v
+	}
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range per {
+				k := iface.MakeKey(nil, fmt.Appendf(nil, "w%d-%05d", w, i), 1)
+				if err := s.Add(k, value(w, i)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	checkStructure(t, s)
+	for w := range writers {
+		for i := range per {
+			k := iface.MakeKey(nil, fmt.Appendf(nil, "w%d-%05d", w, i), 1)
+			_, v, ok := s.Get(k)
+			if !ok || string(v) != string(value(w, i)) {
+				t.Fatalf("entry w%d-%05d: found %v, value of %d bytes, want %d", w, i, ok, len(v), len(value(w, i)))
+			}
+		}
+	}
+	if got, used := installedBytes(s.arena), s.ApproximateSize(); got > 2*used+4*chunkSize {
+		t.Fatalf("arena allocated %d bytes for %d used", got, used)
+	}
+}
+
+// installedBytes sums the memory of an arena's chunks.
+func installedBytes(a *arena) int64 {
+	var n int64
+	for _, p := range a.slots {
+		if p != nil {
+			n += chunkSize
+		}
+	}
+	return n
+}
