@@ -61,6 +61,15 @@ type wlResult struct {
 	// background work. Unlike wall time it barely depends on what else the
 	// machine runs.
 	CPUSeconds float64 `json:"cpu_seconds"`
+	// StallSeconds is how long the engine stopped writes while a writing
+	// workload ran (see stallTimer), and StallPercent that as a share of
+	// the workload's wall time; DelaySeconds and DelayPercent the same for
+	// writes it slowed down (delayTimer). Absent (n/a) for reading
+	// workloads and where the engine cannot say.
+	StallSeconds *float64 `json:"stall_seconds,omitempty"`
+	StallPercent *float64 `json:"stall_percent,omitempty"`
+	DelaySeconds *float64 `json:"delay_seconds,omitempty"`
+	DelayPercent *float64 `json:"delay_percent,omitempty"`
 }
 
 // cpuPerOp is the CPU time per operation in nanoseconds.
@@ -173,6 +182,11 @@ type chainRun struct {
 	winStart ioCounters
 	cpuStart float64 // processCPU at the start of the running workload
 	live     int64   // key and value bytes of the live keys
+
+	// Stall and delay totals of the store at the start of the running
+	// writing workload, if it reports them (stallTimer, delayTimer).
+	stallStart, delayStart time.Duration
+	stallOK, delayOK       bool
 }
 
 // runChild is the child side: spec in on r, result out on w.
@@ -283,8 +297,15 @@ func (r *chainRun) begin(name string, writes bool) int {
 	}
 	r.res.Workloads = append(r.res.Workloads, wlResult{Name: name})
 	i := len(r.res.Workloads) - 1
+	r.stallOK, r.delayOK = false, false
 	if writes {
 		r.win, r.winStart = i, readIO()
+		if st, ok := r.st.(stallTimer); ok {
+			r.stallStart, r.stallOK = st.stallTime(), true
+		}
+		if dt, ok := r.st.(delayTimer); ok {
+			r.delayStart, r.delayOK = dt.delayTime(), true
+		}
 	}
 	r.startProfile(name)
 	r.cpuStart = processCPU()
@@ -298,9 +319,26 @@ func (r *chainRun) end(i int, h *hist, elapsed time.Duration) {
 	w := &r.res.Workloads[i]
 	w.CPUSeconds = cpu
 	w.Seconds = elapsed.Seconds()
+	if st, ok := r.st.(stallTimer); ok && r.stallOK {
+		w.StallSeconds, w.StallPercent = waited(st.stallTime()-r.stallStart, elapsed)
+	}
+	if dt, ok := r.st.(delayTimer); ok && r.delayOK {
+		w.DelaySeconds, w.DelayPercent = waited(dt.delayTime()-r.delayStart, elapsed)
+	}
 	if h != nil && h.Count() > 0 {
 		w.P50, w.P99, w.P999 = float64(h.Quantile(0.5)), float64(h.Quantile(0.99)), float64(h.Quantile(0.999))
 	}
+}
+
+// waited renders a time writes waited during a workload of the given wall
+// time as seconds and as a percentage of it.
+func waited(d, elapsed time.Duration) (sec, pct *float64) {
+	s := d.Seconds()
+	p := 0.0
+	if elapsed > 0 {
+		p = 100 * s / elapsed.Seconds()
+	}
+	return &s, &p
 }
 
 func (r *chainRun) profiled(name string) bool {

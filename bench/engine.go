@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"time"
 )
 
 // store is one open engine under test, seen through the few calls the
@@ -33,6 +34,23 @@ type writer interface {
 	// commit applies the pending batch; sync asks for it to be durable
 	// (fsynced) before commit returns.
 	commit(sync bool) error
+}
+
+// stallTimer is a store that can say for how long it has stopped writes
+// since it was opened: write stalls, while its memtables wait for a flush or
+// its L0 (or compaction debt) is at a hard limit. The total is of the
+// engine's stopped time, not summed over the writers waiting. It may be
+// called concurrently with writers. A store that cannot say does not
+// implement it, and its stall figures read n/a.
+type stallTimer interface {
+	stallTime() time.Duration
+}
+
+// delayTimer is a store that slows writes down before it stops them (NoKV's
+// write throttling while compactions are behind) and can say for how long
+// in total since it was opened. It may be called concurrently with writers.
+type delayTimer interface {
+	delayTime() time.Duration
 }
 
 // openConfig is what a chain asks of every engine it opens.
@@ -78,10 +96,6 @@ func findEngines(list string) ([]engine, error) {
 	}
 	all := append(engines(), extraEngines()...)
 	var out []engine
-	var names []string
-	for _, e := range all {
-		names = append(names, e.name)
-	}
 	for _, n := range strings.Split(list, ",") {
 		n = strings.TrimSpace(n)
 		found := false
@@ -92,10 +106,19 @@ func findEngines(list string) ([]engine, error) {
 			}
 		}
 		if !found {
-			return nil, fmt.Errorf("unknown engine %q; valid: %s", n, strings.Join(names, ", "))
+			return nil, fmt.Errorf("unknown engine %q; valid: %s", n, strings.Join(engineNames(all), ", "))
 		}
 	}
 	return out, nil
+}
+
+// engineNames lists the names of es, in order.
+func engineNames(es []engine) []string {
+	var names []string
+	for _, e := range es {
+		names = append(names, e.name)
+	}
+	return names
 }
 
 // dumpOptions renders the exported fields of a struct, one "name = value"

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/nokv/nokv"
 	"github.com/nokv/nokv/registry"
@@ -26,31 +27,53 @@ func nokvEngine() engine {
 	}
 }
 
-// nokvVariants are NoKV with each value store other than the default
-// (today "nokv-inline": values stay in the LSM tree, like Badger's
-// default), named "nokv-" and the registry name. They are not in the
-// default set; ask for them with --engines.
+// nokvVariants are NoKV with every combination of compaction policy and
+// value store from the registry other than the defaults, at NoKV's defaults
+// otherwise. Each is named "nokv" followed by the registry name of every
+// component that differs from the default, in the order compaction, value
+// store: "nokv-tiered", "nokv-inline" (values stay in the LSM tree, like
+// Badger's default), "nokv-tiered-inline". They are not in the default
+// set; ask for them with --engines.
 func nokvVariants() []engine {
 	reg := registry.Builtin()
-	var out []engine
-	for _, vs := range reg.Names(registry.KindValueStore) {
-		if vs == reg.Defaults().ValueStore {
-			continue
+	d := reg.Defaults()
+	var out, both []engine // one component changed; both (listed last)
+	for _, cp := range reg.Names(registry.KindCompaction) {
+		for _, vs := range reg.Names(registry.KindValueStore) {
+			if cp == d.Compaction && vs == d.ValueStore {
+				continue
+			}
+			cfg := registry.Config{Compaction: cp, ValueStore: vs}
+			var parts, about []string
+			if cp != d.Compaction {
+				parts = append(parts, cp)
+				about = append(about, cp+" compaction")
+			}
+			if vs != d.ValueStore {
+				parts = append(parts, vs)
+				about = append(about, "the "+vs+" value store")
+			}
+			e := engine{
+				name:  "nokv-" + strings.Join(parts, "-"),
+				title: "NoKV " + strings.Join(parts, " "),
+				about: "defaults, but " + strings.Join(about, " and "),
+				open: func(dir string, _ openConfig) (store, string, error) {
+					// Resolve makes a fresh compaction policy for every open.
+					o := &nokv.Options{}
+					if _, err := reg.Resolve(cfg, o); err != nil {
+						return nil, "", err
+					}
+					return openNoKV(dir, o)
+				},
+			}
+			if len(parts) == 2 {
+				both = append(both, e)
+			} else {
+				out = append(out, e)
+			}
 		}
-		out = append(out, engine{
-			name:  "nokv-" + vs,
-			title: "NoKV " + vs,
-			about: fmt.Sprintf("defaults, but the %s value store", vs),
-			open: func(dir string, _ openConfig) (store, string, error) {
-				o := &nokv.Options{}
-				if _, err := reg.Resolve(registry.Config{ValueStore: vs}, o); err != nil {
-					return nil, "", err
-				}
-				return openNoKV(dir, o)
-			},
-		})
 	}
-	return out
+	return append(out, both...)
 }
 
 func openNoKV(dir string, opts *nokv.Options) (store, string, error) {
@@ -71,6 +94,20 @@ func openNoKV(dir string, opts *nokv.Options) (store, string, error) {
 }
 
 type nokvStore struct{ db *nokv.DB }
+
+var (
+	_ stallTimer = (*nokvStore)(nil)
+	_ delayTimer = (*nokvStore)(nil)
+)
+
+// stallTime is Stats.WriteStallTime: writes stopped while memtables wait
+// for a flush or the compaction debt is at a hard limit. NoKV adds a stall
+// to it when the stall ends, so one still running is not in it yet.
+func (s *nokvStore) stallTime() time.Duration { return s.db.Stats().WriteStallTime }
+
+// delayTime is Stats.WriteDelayTime: commit groups held back by the write
+// throttle while compactions are behind.
+func (s *nokvStore) delayTime() time.Duration { return s.db.Stats().WriteDelayTime }
 
 func (s *nokvStore) newWriter() writer { return &nokvWriter{db: s.db, b: nokv.NewBatch()} }
 

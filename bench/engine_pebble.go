@@ -2,6 +2,8 @@ package main
 
 import (
 	"errors"
+	"sync"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -21,7 +23,13 @@ func pebbleEngine(tuned bool) engine {
 		e.about = "bloom filters (10 bits/key) on every level, 256 MiB block cache, 64 MiB memtable"
 	}
 	e.open = func(dir string, _ openConfig) (store, string, error) {
-		o := &pebble.Options{Logger: quietPebbleLogger{}}
+		stalls := &stallClock{}
+		// Only the stall hooks are set; EnsureDefaults makes the others
+		// no-ops, so nothing more is logged.
+		o := &pebble.Options{Logger: quietPebbleLogger{}, EventListener: &pebble.EventListener{
+			WriteStallBegin: stalls.begin,
+			WriteStallEnd:   stalls.end,
+		}}
 		if tuned {
 			o.CacheSize = 256 << 20
 			o.MemTableSize = 64 << 20
@@ -34,7 +42,7 @@ func pebbleEngine(tuned bool) engine {
 		if err != nil {
 			return nil, "", err
 		}
-		return &pebbleStore{db: db}, o.String(), nil
+		return &pebbleStore{db: db, stalls: stalls}, o.String(), nil
 	}
 	return e
 }
@@ -51,7 +59,52 @@ func (quietPebbleLogger) Fatalf(format string, args ...any) {
 	pebble.DefaultLogger.Fatalf(format, args...)
 }
 
-type pebbleStore struct{ db *pebble.DB }
+// stallClock adds up the time between Pebble's WriteStallBegin and
+// WriteStallEnd events: writes stopped while memtables wait for a flush or
+// L0 holds L0StopWritesThreshold sublevels. Pebble raises them under its
+// commit mutex, one stall at a time.
+type stallClock struct {
+	mu    sync.Mutex
+	total time.Duration // of the stalls that ended
+	since time.Time     // start of the stall under way; zero if none
+}
+
+func (c *stallClock) begin(pebble.WriteStallBeginInfo) {
+	c.mu.Lock()
+	if c.since.IsZero() {
+		c.since = time.Now()
+	}
+	c.mu.Unlock()
+}
+
+func (c *stallClock) end() {
+	c.mu.Lock()
+	if !c.since.IsZero() {
+		c.total += time.Since(c.since)
+		c.since = time.Time{}
+	}
+	c.mu.Unlock()
+}
+
+// read returns the stalled time so far, the stall under way included.
+func (c *stallClock) read() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.total
+	if !c.since.IsZero() {
+		t += time.Since(c.since)
+	}
+	return t
+}
+
+type pebbleStore struct {
+	db     *pebble.DB
+	stalls *stallClock
+}
+
+var _ stallTimer = (*pebbleStore)(nil)
+
+func (s *pebbleStore) stallTime() time.Duration { return s.stalls.read() }
 
 func (s *pebbleStore) newWriter() writer { return &pebbleWriter{db: s.db} }
 

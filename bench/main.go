@@ -52,9 +52,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	sizeName := fs.String("size", "small", "`preset` of the amount of work: tiny (tests), small (minutes), full (the published table)")
-	engineList := fs.String("engines", "all", "comma-separated `engines`: nokv, pebble, pebble-tuned, badger, badger-vlog, and (only when named) nokv-inline")
+	engineList := fs.String("engines", "all", "comma-separated `engines`: "+strings.Join(engineNames(engines()), ", ")+
+		", and (only when named) "+strings.Join(engineNames(extraEngines()), ", "))
+	keys1k := fs.Int64("keys-1k", 0, "override the preset's `count` of 1 KiB values in fillrandom-1k")
 	keys16k := fs.Int64("keys-16k", 0, "override the preset's `count` of 16 KiB values in fillrandom-16k")
-	chainList := fs.String("chains", "all", "comma-separated `chains`: fillseq, fillrandom, fillrandom-1k, fillrandom-16k, fillsync-1, fillsync-16, ycsb")
+	chainList := fs.String("chains", "all", "comma-separated `chains`: "+strings.Join(allChainNames(), ", "))
 	reps := fs.Int("reps", 0, "repetitions of every run (default: the size's, 3 for small and full)")
 	seed := fs.Uint64("seed", 1, "seed of every key order and value")
 	out := fs.String("out", "", "`directory` for results.md, results.json, options.md and profiles (default out/SIZE)")
@@ -82,6 +84,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "bench: %v\n", err)
 		return 2
+	}
+	if *keys1k > 0 {
+		sz.Keys1K = *keys1k
 	}
 	if *keys16k > 0 {
 		sz.Keys16K = *keys16k

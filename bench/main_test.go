@@ -3,11 +3,16 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
 )
 
 // TestMain lets the test binary stand in for the harness binary: the
@@ -33,7 +38,7 @@ func TestHarnessTiny(t *testing.T) {
 	}
 	md := stdout.String()
 	for _, want := range []string{"## Throughput", "## Latency", "## Write amplification", "## Space amplification",
-		"## Memory", "## All figures", "## CPU time per operation", "NoKV ÷ best peer", "| NoKV | Pebble | Pebble tuned | Badger | Badger vlog |"} {
+		"## Writes side by side", "| fillrandom-4 | Badger | ", "## Memory", "## All figures", "## CPU time per operation", "NoKV ÷ best peer", "| NoKV | Pebble | Pebble tuned | Badger | Badger vlog |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("results lack %q", want)
 		}
@@ -102,7 +107,99 @@ func TestHarnessTiny(t *testing.T) {
 			if c.ProcIO && fill && w.wamp() <= 0 {
 				t.Errorf("%s: wrote %d user bytes but w-amp is %.2f", id, w.UserWrite, w.wamp())
 			}
+			// Stall times: for every writing workload of an engine that
+			// reports them (NoKV, Pebble), never for Badger or a read-only
+			// workload. (A tiny readwhilewriting may end before its writer
+			// wrote, so UserWrite does not tell.)
+			writing := !slices.Contains([]string{"readrandom", "readrandom-reopen", "scan", "ycsb-c"}, w.Name)
+			wantStall := writing && !strings.HasPrefix(c.Engine, "badger")
+			if got := w.StallSeconds != nil && w.StallPercent != nil; got != wantStall {
+				t.Errorf("%s: stall reported %v, want %v", id, got, wantStall)
+			}
+			wantDelay := writing && strings.HasPrefix(c.Engine, "nokv")
+			if got := w.DelaySeconds != nil && w.DelayPercent != nil; got != wantDelay {
+				t.Errorf("%s: delay reported %v, want %v", id, got, wantDelay)
+			}
+			if w.StallSeconds != nil && (*w.StallSeconds < 0 || *w.StallSeconds > w.Seconds+1) {
+				t.Errorf("%s: stalled %.3f s of a %.3f s workload", id, *w.StallSeconds, w.Seconds)
+			}
 		}
+	}
+}
+
+// TestNoKVVariants checks that every non-default pairing of compaction
+// policy and value store is an engine, named by the parts that differ.
+func TestNoKVVariants(t *testing.T) {
+	var names []string
+	for _, e := range nokvVariants() {
+		names = append(names, e.name)
+	}
+	for _, want := range []string{"nokv-tiered", "nokv-inline", "nokv-tiered-inline"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("variants %v lack %s", names, want)
+		}
+		if es, err := findEngines(want); err != nil || len(es) != 1 {
+			t.Errorf("findEngines(%q): %v, %v", want, es, err)
+		}
+	}
+	if slices.Contains(names, "nokv") || slices.Contains(names, "nokv-leveled-vlog") {
+		t.Errorf("variants %v include the defaults", names)
+	}
+	for _, e := range engines() {
+		if slices.Contains(names, e.name) {
+			t.Errorf("variant %s is in the default set", e.name)
+		}
+	}
+}
+
+// TestNoKVVariantsOpen writes, reopens and reads back a few keys with every
+// variant (the tiny harness run covers only the default set).
+func TestNoKVVariantsOpen(t *testing.T) {
+	for _, e := range nokvVariants() {
+		t.Run(e.name, func(t *testing.T) {
+			dir := t.TempDir()
+			st, _, err := e.open(dir, openConfig{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := st.newWriter()
+			for i := range 100 {
+				key := []byte(fmt.Sprintf("%016d", i))
+				if err := w.set(key, bytes.Repeat([]byte{byte(i)}, 2000)); err != nil {
+					t.Fatal(err)
+				}
+				if err := w.commit(false); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := st.close(); err != nil {
+				t.Fatal(err)
+			}
+			if st, _, err = e.open(dir, openConfig{}); err != nil {
+				t.Fatal(err)
+			}
+			defer st.close()
+			n, err := st.scan(nil, 0, func(k, v []byte) {})
+			if err != nil || n != 100 {
+				t.Fatalf("scan after reopen: %d entries, %v; want 100", n, err)
+			}
+		})
+	}
+}
+
+func TestStallClock(t *testing.T) {
+	var c stallClock
+	c.end() // an end without a begin is ignored
+	c.begin(pebble.WriteStallBeginInfo{})
+	time.Sleep(5 * time.Millisecond)
+	if d := c.read(); d < 5*time.Millisecond {
+		t.Errorf("stall under way reads %v, want at least 5ms", d)
+	}
+	c.end()
+	d := c.read()
+	time.Sleep(2 * time.Millisecond)
+	if c.read() != d || d < 5*time.Millisecond {
+		t.Errorf("after the end: %v then %v", d, c.read())
 	}
 }
 

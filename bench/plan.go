@@ -77,6 +77,19 @@ func chains() []chain {
 			run: runFillRandom,
 		},
 		{
+			name: "fillrandom-4", workloads: []string{"fillrandom-4"},
+			about: func(s size) string {
+				return fmt.Sprintf("fillrandom's fill (%d keys in the same random order, %d B values) split over %d concurrent writers",
+					s.Keys, s.SmallValue, fillRandomWriters)
+			},
+			run: func(r *chainRun) error {
+				if err := r.openStore(); err != nil {
+					return err
+				}
+				return r.fillRandom("fillrandom-4", r.size.Keys, r.size.SmallValue, fillRandomWriters)
+			},
+		},
+		{
 			name: "fillrandom-1k", workloads: []string{"fillrandom-1k"},
 			about: func(s size) string { return fmt.Sprintf("%d keys in random order, 1 KiB values", s.Keys1K) },
 			run:   func(r *chainRun) error { return r.fillRandomChain("fillrandom-1k", r.size.Keys1K, 1<<10) },
@@ -120,10 +133,6 @@ func findChains(list string) ([]chain, error) {
 		return all, nil
 	}
 	var out []chain
-	var names []string
-	for _, c := range all {
-		names = append(names, c.name)
-	}
 	for _, n := range strings.Split(list, ",") {
 		n = strings.TrimSpace(n)
 		found := false
@@ -134,10 +143,19 @@ func findChains(list string) ([]chain, error) {
 			}
 		}
 		if !found {
-			return nil, fmt.Errorf("unknown chain %q; valid: %s", n, strings.Join(names, ", "))
+			return nil, fmt.Errorf("unknown chain %q; valid: %s", n, strings.Join(allChainNames(), ", "))
 		}
 	}
 	return out, nil
+}
+
+// allChainNames lists the names of every chain, in order.
+func allChainNames() []string {
+	var names []string
+	for _, c := range chains() {
+		names = append(names, c.name)
+	}
+	return names
 }
 
 func findChain(name string) (chain, bool) {

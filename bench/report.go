@@ -273,7 +273,7 @@ func (r *report) markdown() string {
 	b.WriteString("## Write amplification\n\nBytes the process wrote (`write_bytes` of /proc/self/io: charged when a page " +
 		"is dirtied, by write(2) or through mmap) over the key and value bytes the workload wrote; in brackets the same " +
 		"with `wchar` (bytes passed to write system calls, which misses mmap writes: Badger's value log and memtable " +
-		"logs). A writing workload is charged from its start until the next writing workload starts or the store is " +
+		"logs, NoKV's WAL where it maps its segments). A writing workload is charged from its start until the next writing workload starts or the store is " +
 		"closed at the end of its chain, so background flushes and compactions it caused count. Last column: NoKV over " +
 		"the best peer by write_bytes (below 1: NoKV writes less).\n\n")
 	r.table(&b, "workload", writing, true, func(w string, e engine) (string, float64) {
@@ -309,6 +309,8 @@ func (r *report) markdown() string {
 		return fmt.Sprintf("%.2f", st.med), st.med
 	})
 
+	r.writeSummary(&b, writing)
+
 	b.WriteString("## Memory\n\nPeak resident set of the whole process (VmHWM, MiB) / peak anonymous resident set " +
 		"(RssAnon sampled every 100 ms, MiB), per chain, medians. The harness itself accounts for a few MiB of both. " +
 		"Last column: NoKV over the best peer by VmHWM (below 1: NoKV uses less).\n\n")
@@ -338,6 +340,65 @@ func (r *report) missing(w string, e engine) string {
 		}
 	}
 	return "-"
+}
+
+// writeSummary writes, for every writing workload and engine, the figures
+// that trade against each other side by side: throughput, write and space
+// amplification, and the time writes were stopped or slowed down.
+func (r *report) writeSummary(b *strings.Builder, writing []string) {
+	b.WriteString("## Writes side by side\n\nPer writing workload, medians: ops/s (for readwhilewriting, its reads), " +
+		"write amplification by write_bytes (wchar), the space amplification of its chain after the final close, " +
+		"the time the engine stopped writes during the workload (write stalls: memtables waiting for a flush, " +
+		"too many L0 tables or a hard compaction-debt limit), and the time it slowed them down first (NoKV's " +
+		"write throttling), each in seconds and as a share of the workload's wall time. The stall time is the " +
+		"engine's, not summed over writers. n/a: the engine does not report it.\n\n")
+	b.WriteString("| workload | engine | ops/s | W-amp | S-amp (chain) | stalled | delayed |\n")
+	b.WriteString("|---|---|--:|--:|--:|--:|--:|\n")
+	for _, w := range writing {
+		ch := r.chainOf(w)
+		for _, e := range r.cfg.engines {
+			rows := r.rows(w, e.name)
+			if len(rows) == 0 {
+				fmt.Fprintf(b, "| %s | %s | %s | | | | |\n", w, e.title, r.missing(w, e))
+				continue
+			}
+			med := func(f func(*wlResult) float64) float64 { return rowStat(rows, f).med }
+			wamp := fmt.Sprintf("%.2f (%.2f)", med((*wlResult).wamp), med((*wlResult).wampWChar))
+			samp := "-"
+			if runs := r.runs(ch, e.name); len(runs) > 0 {
+				samp = fmt.Sprintf("%.2f", runStat(runs, (*chainResult).samp).med)
+			}
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s |\n", w, e.title, fmtRate(med((*wlResult).opsPerSec)),
+				wamp, samp,
+				fmtWaited(rows, func(x *wlResult) (*float64, *float64) { return x.StallSeconds, x.StallPercent }),
+				fmtWaited(rows, func(x *wlResult) (*float64, *float64) { return x.DelaySeconds, x.DelayPercent }))
+		}
+	}
+	b.WriteString("\n")
+}
+
+// fmtWaited renders the median of a waited time over rows as seconds and
+// percent of the workload's time, or n/a when a row lacks it.
+func fmtWaited(rows []*wlResult, f func(*wlResult) (sec, pct *float64)) string {
+	var secs, pcts []float64
+	for _, w := range rows {
+		s, p := f(w)
+		if s == nil || p == nil {
+			return "n/a"
+		}
+		secs, pcts = append(secs, *s), append(pcts, *p)
+	}
+	return fmt.Sprintf("%.3f s (%.1f%%)", statOf(secs).med, statOf(pcts).med)
+}
+
+// chainOf returns the name of the chosen chain that produces workload w.
+func (r *report) chainOf(w string) string {
+	for _, c := range r.cfg.chains {
+		if slices.Contains(c.workloads, w) {
+			return c.name
+		}
+	}
+	return ""
 }
 
 // allFigures writes the long table: every figure of every workload and

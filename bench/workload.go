@@ -34,17 +34,24 @@ func runFillSeq(r *chainRun) error {
 	})
 }
 
+// fillRandomWriters is the number of concurrent writers of fillrandom-4.
+const fillRandomWriters = 4
+
 // fillRandomChain writes keys distinct keys in random order.
 func (r *chainRun) fillRandomChain(name string, keys int64, valueSize int) error {
 	if err := r.openStore(); err != nil {
 		return err
 	}
-	return r.fillRandom(name, keys, valueSize)
+	return r.fillRandom(name, keys, valueSize, 1)
 }
 
-func (r *chainRun) fillRandom(name string, keys int64, valueSize int) error {
+// fillRandom writes keys distinct keys in the seeded random order (it
+// depends on keys and the seed only, so fillrandom and fillrandom-4 write
+// the same keys), unsynced, split over writers goroutines: writer g takes
+// its contiguous share of the order (see write).
+func (r *chainRun) fillRandom(name string, keys int64, valueSize, writers int) error {
 	p := newShuffle(uint64(keys), r.spec.Seed)
-	return r.write(name, keys, valueSize, 1, false, func(int) func(int64) uint64 {
+	return r.write(name, keys, valueSize, writers, false, func(int) func(int64) uint64 {
 		return func(i int64) uint64 { return p.at(uint64(i)) }
 	})
 }
@@ -66,7 +73,7 @@ func runFillRandom(r *chainRun) error {
 	if err := r.openStore(); err != nil {
 		return err
 	}
-	if err := r.fillRandom("fillrandom", s.Keys, s.SmallValue); err != nil {
+	if err := r.fillRandom("fillrandom", s.Keys, s.SmallValue, 1); err != nil {
 		return err
 	}
 	if err := r.readRandom("readrandom", s.Reads, s.Keys); err != nil {
