@@ -45,9 +45,10 @@ type writer struct {
 // commitGroup is the writers one leader logged together.
 type commitGroup struct {
 	maxVersion uint64
-	pending    atomic.Int32 // writers still inserting
-	done       bool         // all inserted (guarded by commitQueue.mu)
-	published  chan struct{}
+	pending    atomic.Int32  // writers still inserting
+	done       bool          // all inserted (guarded by commitQueue.mu)
+	published  bool          // lastVersion has moved past it (guarded by commitQueue.mu)
+	ch         chan struct{} // made by the first writer to wait, closed at publication (guarded by commitQueue.mu)
 }
 
 // commitQueue holds waiting writers and the groups not yet published.
@@ -67,9 +68,27 @@ var writerPool = sync.Pool{New: func() any { return &writer{wake: make(chan stru
 // commit runs b through the pipeline; queued, if not nil, is called once b
 // is in the queue (see ApplyQueued).
 func (db *DB) commit(b *Batch, sync bool, queued func()) error {
+	// Hot-key counting and the per-key limit need no order: done before
+	// the writer takes its place, outside the serial part.
+	if err := db.touchWrites(b, db.opts.WriteHotKeyLimit); err != nil {
+		if queued != nil {
+			queued()
+		}
+		return err
+	}
 	w := writerPool.Get().(*writer)
 	*w = writer{batch: b, sync: sync, wake: w.wake}
 	defer writerPool.Put(w)
+
+	if !sync && queued == nil && db.cheapLog != nil && db.cheapLog.AppendsAreCheap() {
+		// Nothing to share: logging an unsynced batch is a copy into the
+		// log's mapping. The writer logs its own batch under writeMu, as a
+		// group of one, instead of queueing behind a leader and being woken
+		// (a handoff costs more than the copy).
+		db.admitGroup([]*writer{w}, b.size)
+		db.stats.groups.Add(1)
+		return db.finishCommit(w)
+	}
 
 	q := &db.commits
 	q.active.Add(1)
@@ -89,6 +108,12 @@ func (db *DB) commit(b *Batch, sync bool, queued func()) error {
 	if lead {
 		db.lead()
 	}
+	return db.finishCommit(w)
+}
+
+// finishCommit is what a writer does once its group is logged: insert its
+// batch, publish, and wait until every earlier group is published too.
+func (db *DB) finishCommit(w *writer) error {
 	if w.err != nil || w.skipped {
 		return w.err
 	}
@@ -102,7 +127,20 @@ func (db *DB) commit(b *Batch, sync bool, queued func()) error {
 	mem, g := w.mem, w.group
 	db.finishInsert(g)
 	mem.inflight.Add(-1)
-	<-g.published
+	if db.lastVersion.Load() < g.maxVersion {
+		q := &db.commits
+		q.mu.Lock()
+		if !g.published {
+			if g.ch == nil {
+				g.ch = make(chan struct{})
+			}
+			ch := g.ch
+			q.mu.Unlock()
+			<-ch
+		} else {
+			q.mu.Unlock()
+		}
+	}
 	return w.err
 }
 
@@ -243,11 +281,9 @@ func (db *DB) logGroup(group []*writer) {
 	// above the last one fails alone.
 	var live []*writer
 	sync := false
-	limit := db.opts.WriteHotKeyLimit
 	for _, w := range group {
-		if err := db.touchWrites(w.batch, limit); err != nil {
-			w.err = err
-			continue
+		if w.err != nil {
+			continue // refused before it was queued (touchWrites)
 		}
 		if len(w.batch.guards) > 0 {
 			if w.err = db.applyGuards(w, written); w.err != nil || w.skipped {
@@ -329,7 +365,7 @@ func (db *DB) logGroup(group []*writer) {
 		}
 		db.stats.walSyncs.Add(1)
 	}
-	g := &commitGroup{maxVersion: q.allocVersion, published: make(chan struct{})}
+	g := &commitGroup{maxVersion: q.allocVersion}
 	g.pending.Store(int32(len(live)))
 	mem.inflight.Add(int32(len(live)))
 	mem.reserved.Add(need)
@@ -415,7 +451,10 @@ func (db *DB) finishInsert(g *commitGroup) {
 		h := q.groups[0]
 		q.groups = q.groups[1:]
 		db.lastVersion.Store(h.maxVersion)
-		close(h.published)
+		h.published = true
+		if h.ch != nil {
+			close(h.ch)
+		}
 	}
 	q.mu.Unlock()
 }

@@ -123,6 +123,10 @@ type DB struct {
 
 	stats stats
 	txns  TxnCounters
+	// cheapLog is the log, if it can tell when its appends cost no system
+	// call (wal.Log with mapped segments); unsynced writers then log their
+	// own batches instead of forming groups.
+	cheapLog interface{ AppendsAreCheap() bool }
 	// testHookBeforeCompaction, when set by a test, runs before each
 	// compaction is carried out (its tables already registered as busy).
 	testHookBeforeCompaction atomic.Pointer[func()]
@@ -287,6 +291,7 @@ func (db *DB) load(chosenVS bool) error {
 		return fmt.Errorf("nokv: open log: %w", err)
 	}
 	db.log = log
+	db.cheapLog, _ = log.(interface{ AppendsAreCheap() bool })
 	checkpoint := state.LogCheckpoint
 	db.mem = db.newMemTable(0, checkpoint)
 	var entries []iface.Entry

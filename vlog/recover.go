@@ -83,6 +83,7 @@ func (s *Store) load() error {
 	}
 	newest := s.segs[files[len(files)-1].num]
 	s.activeNum.Store(newest.num)
+	s.headSeg.Store(newest)
 	if !s.readOnly {
 		s.active, s.activeSize = newest, newest.size.Load()
 		s.syncedSize = s.activeSize

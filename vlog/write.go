@@ -141,6 +141,7 @@ func (s *Store) rotate() error {
 	s.segs[seg.num] = seg
 	s.segMu.Unlock()
 	s.activeNum.Store(seg.num)
+	s.headSeg.Store(seg)
 	s.active, s.activeSize, s.syncedSize = seg, SegmentHeaderLen, SegmentHeaderLen
 	return nil
 }

@@ -47,7 +47,9 @@ type Log struct {
 	// mapped is the active segment's mapping when it is written through one
 	// (see Append); the file is then len(mapped) bytes long, zeros past
 	// activeSize, until it is sealed or closed.
-	mapped     []byte
+	mapped []byte
+	// mappedNow mirrors mapped != nil for readers without mu.
+	mappedNow  atomic.Bool
 	activeNum  uint64
 	activeSize int64
 	synced     int64  // bytes of the active segment known to be durable
@@ -230,6 +232,12 @@ func (l *Log) dropUnsynced() {
 	_ = l.active.Truncate(l.synced)
 }
 
+// AppendsAreCheap reports whether the active segment is written through a
+// mapping, so an Append makes no system call: callers that group records
+// to save write calls (the engine's commit groups) need not wait for a
+// group to form. Safe to call concurrently with any method.
+func (l *Log) AppendsAreCheap() bool { return l.mappedNow.Load() }
+
 // mapSize is the smallest mapping of a segment.
 const mapSize = 1 << 20
 
@@ -248,6 +256,7 @@ func (l *Log) mapActive() {
 		return
 	}
 	l.mapped = m
+	l.mappedNow.Store(true)
 }
 
 // growMapping makes the mapping of the active segment reach at least end
@@ -262,6 +271,7 @@ func (l *Log) growMapping(end int64) error {
 		return nil
 	}
 	l.mapped = nil
+	l.mappedNow.Store(false)
 	if terr := l.active.Truncate(l.activeSize); terr != nil {
 		l.err = fmt.Errorf("wal: trim %s after a failed mapping (%v): %w", l.activePath(), err, terr)
 		return l.err
@@ -276,6 +286,7 @@ func (l *Log) unmap() error {
 		return nil
 	}
 	l.mapped = nil
+	l.mappedNow.Store(false)
 	err := l.active.(vfs.Mappable).Unmap()
 	if terr := l.active.Truncate(l.activeSize); err == nil {
 		err = terr
