@@ -540,10 +540,47 @@ func (db *DB) Close() error {
 		}
 	}
 	db.writeMu.Unlock()
+	var want map[uint64]bool
+	// Failed file operations (injected ones included) may leave the
+	// debris of a table that was never installed; the next Open removes it.
+	if _, faulty := db.opts.FS.(interface{ InjectsFaults() }); invariants && !faulty && err == nil && bgErr == nil {
+		want = db.current.tableIDs()
+	}
 	if e := db.closeResources(); e != nil && err == nil {
 		err = e
 	}
+	if want != nil && err == nil {
+		if e := db.checkTableFiles(want); e != nil {
+			panic(fmt.Sprintf("nokv: invariant broken at Close of %s: %v", db.dir, e))
+		}
+	}
 	return err
+}
+
+// checkTableFiles compares the table files in the directory with want, the
+// tables of the last version: each must exist and no other may (obsolete
+// tables are removed when their last reader lets go, which Close waits for).
+// Tests run it at every clean Close (see invariants).
+func (db *DB) checkTableFiles(want map[uint64]bool) error {
+	names, err := db.opts.FS.List(db.dir)
+	if err != nil {
+		return err
+	}
+	found := map[uint64]bool{}
+	for _, n := range names {
+		if id, ok := parseTableName(n); ok {
+			if !want[id] {
+				return fmt.Errorf("table file %s is in no version", n)
+			}
+			found[id] = true
+		}
+	}
+	for id := range want {
+		if !found[id] {
+			return fmt.Errorf("table %d of the last version has no file", id)
+		}
+	}
+	return nil
 }
 
 // closeResources releases whatever is open; it is also the cleanup of a

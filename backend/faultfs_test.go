@@ -27,6 +27,9 @@ import (
 //
 // It also records the phase of the workload each operation ran in, so the
 // test can report which operations of which phase it failed.
+// InjectsFaults: see vfs.ErrorFS.InjectsFaults.
+func (*faultFS) InjectsFaults() {}
+
 type faultFS struct {
 	inner *vfs.MemFS
 	// keepPages turns the model of pages lost to a failed fsync off.

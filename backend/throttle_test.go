@@ -320,11 +320,12 @@ func TestStopThresholdBelowPolicyTrigger(t *testing.T) {
 	o.CompactionPolicy = leveled.New(leveled.Options{L0Trigger: 8, BaseLevelSize: 64 << 10, LevelMultiplier: 4})
 	o.L0StopWritesThreshold = 2
 	o.L0SlowdownWritesThreshold = -1
+	o.ValueThreshold = 1 << 20 // values stay in the memtables: many flushes
 	db := openTest(t, "/db", o)
 	done := make(chan error, 1)
 	go func() {
 		val := make([]byte, 200)
-		for i := 0; i < 3000; i++ {
+		for i := 0; i < 6000; i++ {
 			if err := db.Set([]byte(fmt.Sprintf("k%06d", i)), val, nil); err != nil {
 				done <- err
 				return

@@ -142,6 +142,24 @@ func (v *version) without(removed map[uint64]bool) ([][]*tableHandle, [][][]*tab
 	return levels, ingest
 }
 
+// tableIDs returns the IDs of every table v lists, buffers included.
+func (v *version) tableIDs() map[uint64]bool {
+	ids := map[uint64]bool{}
+	for _, l := range v.levels {
+		for _, h := range l {
+			ids[h.meta.ID] = true
+		}
+	}
+	for _, shards := range v.ingest {
+		for _, ts := range shards {
+			for _, h := range ts {
+				ids[h.meta.ID] = true
+			}
+		}
+	}
+	return ids
+}
+
 // invariants turns on consistency checks of every installed version (tests
 // set it; see invariants_test.go).
 var invariants = false

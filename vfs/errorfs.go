@@ -140,6 +140,11 @@ type ErrorFS struct {
 
 var _ FS = (*ErrorFS)(nil)
 
+// InjectsFaults marks a file system whose operations fail on purpose, so
+// that consistency checks made in tests know that the debris of failed
+// operations (a table file never installed, say) is expected.
+func (*ErrorFS) InjectsFaults() {}
+
 // NewErrorFS wraps inner. inj may be nil, in which case nothing fails and
 // operations are only counted.
 func NewErrorFS(inner FS, inj Injector) *ErrorFS {
