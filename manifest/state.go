@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -305,10 +306,10 @@ func (s *State) findIngest(level int, id uint64) (shard, i int, ok bool) {
 // descending, ties by ID, descending.
 func sortBySeq(tables []iface.TableMeta) {
 	slices.SortFunc(tables, func(a, b iface.TableMeta) int {
-		if c := cmpUint(b.OrderSeq(), a.OrderSeq()); c != 0 {
+		if c := cmp.Compare(b.OrderSeq(), a.OrderSeq()); c != 0 {
 			return c
 		}
-		return cmpUint(b.ID, a.ID)
+		return cmp.Compare(b.ID, a.ID)
 	})
 }
 
@@ -321,18 +322,8 @@ func sortLevel(level int, tables []iface.TableMeta) {
 		if c := iface.Compare(a.Smallest, b.Smallest); c != 0 {
 			return c
 		}
-		return cmpUint(a.ID, b.ID)
+		return cmp.Compare(a.ID, b.ID)
 	})
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // trimLevels makes empty levels nil and drops trailing ones, so that equal

@@ -1,6 +1,7 @@
 package leveled
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 
@@ -88,7 +89,7 @@ func (l *Leveled) moveShard(s *iface.LevelsSnapshot, sh Shape) (int, bool) {
 // writing lvl's main run over a range the drain's outputs would span.
 func (l *Leveled) planDrain(s *iface.LevelsSnapshot, sh Shape, lvl int) *iface.CompactionPlan {
 	old := slices.Clone(buffer(s, lvl))
-	slices.SortStableFunc(old, func(a, b iface.TableMeta) int { return cmpSeq(a.OrderSeq(), b.OrderSeq()) })
+	slices.SortStableFunc(old, func(a, b iface.TableMeta) int { return cmp.Compare(a.OrderSeq(), b.OrderSeq()) })
 	var take []iface.TableMeta
 	for _, t := range old {
 		if s.Busy[t.ID] {
@@ -248,16 +249,6 @@ func maxSeq(ts []iface.TableMeta) uint64 {
 		m = max(m, t.OrderSeq())
 	}
 	return m
-}
-
-func cmpSeq(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // meets reports whether the user-key ranges of a and b meet.
