@@ -144,7 +144,18 @@ func (o *Options) writeDebt(s *iface.LevelsSnapshot) WriteDebt {
 			}
 		}
 	}
-	signal(d.L0Debt, float64(o.L0SlowdownWritesThreshold), float64(o.L0StopWritesThreshold))
+	slow, stop := o.L0SlowdownWritesThreshold, o.L0StopWritesThreshold
+	if a, ok := o.CompactionPolicy.(iface.L0Allowance); ok {
+		if shift := a.L0Allowance() + 1 - slow; slow > 0 && shift > 0 {
+			slow += shift
+			if stop > 0 {
+				stop += shift
+			}
+		} else if slow <= 0 && stop > 0 && stop <= a.L0Allowance() {
+			stop = a.L0Allowance() + 1
+		}
+	}
+	signal(d.L0Debt, float64(slow), float64(stop))
 	signal(float64(d.PendingBytes), float64(o.SoftPendingCompactionBytes), float64(o.HardPendingCompactionBytes))
 	switch {
 	case o.DisableBackgroundWork:

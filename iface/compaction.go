@@ -87,3 +87,12 @@ type CompactionPolicy interface {
 type CompactionDebt interface {
 	PendingBytes(s *LevelsSnapshot) int64
 }
+
+// L0Allowance is implemented by policies that keep more L0 tables by design
+// than an engine's write-slowdown threshold assumes (tiered keeps up to
+// MaxRuns sorted runs, most of them L0 tables). The engine starts slowing
+// writes for L0 tables only above the allowance, and stops them as far
+// above it as its own thresholds are apart.
+type L0Allowance interface {
+	L0Allowance() int
+}

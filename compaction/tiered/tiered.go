@@ -137,6 +137,11 @@ func (t *Tiered) Name() string { return "tiered" }
 // NumLevels returns the number of levels the policy shapes.
 func (t *Tiered) NumLevels() int { return t.opts.NumLevels }
 
+// L0Allowance is MaxRuns: tiered keeps up to that many sorted runs, most
+// of them L0 tables, by design (iface.L0Allowance), so the engine does not
+// slow writes for them.
+func (t *Tiered) L0Allowance() int { return t.opts.MaxRuns }
+
 // Options returns the options in effect, defaults filled in.
 func (t *Tiered) Options() Options { return t.opts }
 
