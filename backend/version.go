@@ -8,6 +8,7 @@ import (
 
 	"github.com/nokv/nokv/compaction"
 	"github.com/nokv/nokv/iface"
+	"github.com/nokv/nokv/internal/filenum"
 )
 
 // tableHandle is an open table shared by every version that lists it. It is
@@ -47,20 +48,11 @@ func (h *tableHandle) unref() {
 }
 
 func tableName(dir string, id uint64) string {
-	return filepath.Join(dir, fmt.Sprintf("%06d.sst", id))
+	return filepath.Join(dir, filenum.Format(id, 6, ".sst"))
 }
 
 // parseTableName returns the number of a table file name, if it is one.
-func parseTableName(name string) (uint64, bool) {
-	var id uint64
-	if filepath.Ext(name) != ".sst" {
-		return 0, false
-	}
-	if _, err := fmt.Sscanf(name, "%d.sst", &id); err != nil {
-		return 0, false
-	}
-	return id, true
-}
+func parseTableName(name string) (uint64, bool) { return filenum.Parse(name, ".sst") }
 
 // version is an immutable set of tables per level. Each level has a main
 // run (levels: L0 newest first, deeper levels one sorted run by smallest

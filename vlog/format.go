@@ -3,9 +3,9 @@ package vlog
 import (
 	"encoding/binary"
 	"fmt"
-	"strconv"
-	"strings"
+	"math"
 
+	"github.com/nokv/nokv/internal/filenum"
 	"github.com/nokv/nokv/internal/record"
 )
 
@@ -44,28 +44,13 @@ var segmentMagic = [4]byte{'N', 'K', 'V', 'L'}
 const segmentExt = ".vlog"
 
 // segmentName returns the file name of segment num: six digits at least.
-func segmentName(num uint32) string {
-	s := strconv.FormatUint(uint64(num), 10)
-	if len(s) < 6 {
-		s = strings.Repeat("0", 6-len(s)) + s
-	}
-	return s + segmentExt
-}
+func segmentName(num uint32) string { return filenum.Format(uint64(num), 6, segmentExt) }
 
 // parseSegmentName returns the number of a segment file name (<digits>.vlog),
 // or false if name is not one.
 func parseSegmentName(name string) (uint32, bool) {
-	digits, ok := strings.CutSuffix(name, segmentExt)
-	if !ok || digits == "" {
-		return 0, false
-	}
-	for i := 0; i < len(digits); i++ {
-		if digits[i] < '0' || digits[i] > '9' {
-			return 0, false
-		}
-	}
-	n, err := strconv.ParseUint(digits, 10, 32)
-	if err != nil || n == 0 {
+	n, ok := filenum.Parse(name, segmentExt)
+	if !ok || n == 0 || n > math.MaxUint32 {
 		return 0, false
 	}
 	return uint32(n), true

@@ -5,10 +5,9 @@ import (
 	"io"
 	"path/filepath"
 	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/nokv/nokv/iface"
+	"github.com/nokv/nokv/internal/filenum"
 	"github.com/nokv/nokv/vfs"
 )
 
@@ -23,32 +22,11 @@ type segment struct {
 }
 
 // segmentName returns the name of a new segment file: the zero-padded number.
-func segmentName(num uint64) string {
-	s := strconv.FormatUint(num, 10)
-	if len(s) < 8 {
-		s = strings.Repeat("0", 8-len(s)) + s
-	}
-	return s + segmentExt
-}
+func segmentName(num uint64) string { return filenum.Format(num, 8, segmentExt) }
 
 // parseSegmentName returns the number of a segment file name, or false if
 // the name is not one (<digits>.wal).
-func parseSegmentName(name string) (uint64, bool) {
-	digits, ok := strings.CutSuffix(name, segmentExt)
-	if !ok || digits == "" {
-		return 0, false
-	}
-	for i := 0; i < len(digits); i++ {
-		if digits[i] < '0' || digits[i] > '9' {
-			return 0, false
-		}
-	}
-	num, err := strconv.ParseUint(digits, 10, 64)
-	if err != nil {
-		return 0, false
-	}
-	return num, true
-}
+func parseSegmentName(name string) (uint64, bool) { return filenum.Parse(name, segmentExt) }
 
 // listSegments returns the segments in dir, ascending by number. Two files
 // with the same number ("7.wal" and "00000007.wal") are corruption: which one
