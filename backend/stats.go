@@ -145,7 +145,7 @@ func (db *DB) Stats() Stats {
 		HotKeyRejects:      db.stats.hotKeyRejects.Load(),
 		WidenedGroups:      db.stats.widenedGroups.Load(),
 		StopsSkipped:       db.stats.uselessStops.Load(),
-		Txns:               db.txns.snapshot(),
+		Txns:               db.txns.Snapshot(),
 		ValueLogGCs:        db.stats.vlogGCs.Load(),
 		ValueLogGCBytes:    db.stats.vlogGCBytes.Load(),
 		ValuesPrefetched:   db.stats.prefetched.Load(),

@@ -27,7 +27,8 @@ type TxnStats struct {
 // transaction layer to update.
 func (db *DB) TxnCounters() *TxnCounters { return &db.txns }
 
-func (c *TxnCounters) snapshot() TxnStats {
+// Snapshot reads the counters.
+func (c *TxnCounters) Snapshot() TxnStats {
 	fin := c.Finished.Load()
 	st := TxnStats{
 		Started:   c.Started.Load(),

@@ -135,15 +135,7 @@ func (db *DB) CommitWatermark() uint64 { return db.orc.commitMark.DoneUntil() }
 
 // Stats returns the transaction counters (the same the store's Stats shows
 // when the store is a *backend.DB, which counts every mvcc.DB over it).
-func (db *DB) Stats() backend.TxnStats {
-	return backend.TxnStats{
-		Started:   db.stats.Started.Load(),
-		Committed: db.stats.Committed.Load(),
-		Conflicts: db.stats.Conflicts.Load(),
-		Failed:    db.stats.Failed.Load(),
-		Open:      max(db.stats.Started.Load()-db.stats.Finished.Load(), 0),
-	}
-}
+func (db *DB) Stats() backend.TxnStats { return db.stats.Snapshot() }
 
 // OpenTxns returns how many transactions are open.
 func (db *DB) OpenTxns() int { return db.orc.readMark.InProgress() }

@@ -5,7 +5,10 @@
 // operations run. The CLI's bench and the comparison harness share it.
 package histogram
 
-import "math/bits"
+import (
+	"fmt"
+	"math/bits"
+)
 
 const (
 	subBits = 6
@@ -82,4 +85,31 @@ func (h *Histogram) Quantile(q float64) int64 {
 		}
 	}
 	return h.max
+}
+
+// FormatNanos renders a duration of ns nanoseconds with three significant
+// digits and a unit: "812ns", "4.70µs", "15.2ms", "1.03s".
+func FormatNanos(ns float64) string {
+	switch {
+	case ns < 1e3:
+		return fmt.Sprintf("%.0fns", ns)
+	case ns < 1e6:
+		return Sig3(ns/1e3) + "µs"
+	case ns < 1e9:
+		return Sig3(ns/1e6) + "ms"
+	default:
+		return Sig3(ns/1e9) + "s"
+	}
+}
+
+// Sig3 renders x (positive) with three significant digits.
+func Sig3(x float64) string {
+	switch {
+	case x < 10:
+		return fmt.Sprintf("%.2f", x)
+	case x < 100:
+		return fmt.Sprintf("%.1f", x)
+	default:
+		return fmt.Sprintf("%.0f", x)
+	}
 }
