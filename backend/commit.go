@@ -150,17 +150,11 @@ func (db *DB) lead() {
 	q := &db.commits
 	db.gather()
 	q.mu.Lock()
-	maxCount, maxSize := db.opts.WriteBatchMaxCount, db.opts.WriteBatchMaxSize
-	if db.widenForHotKeys(q.waiting) {
-		maxCount, maxSize = widenFactor*maxCount, widenFactor*maxSize
-	}
-	n, size := 0, int64(0)
-	for n < len(q.waiting) && n < maxCount {
-		if n > 0 && size+q.waiting[n].batch.size > maxSize {
-			break
-		}
-		size += q.waiting[n].batch.size
-		n++
+	n, size := takeGroup(q.waiting, db.opts.WriteBatchMaxCount, db.opts.WriteBatchMaxSize)
+	if n < len(q.waiting) && db.hotKeyQueued(q.waiting) {
+		// A backlog the group cannot take, with a hot key in it: widen.
+		n, size = takeGroup(q.waiting, widenFactor*db.opts.WriteBatchMaxCount, widenFactor*db.opts.WriteBatchMaxSize)
+		db.stats.widenedGroups.Add(1)
 	}
 	group := make([]*writer, n)
 	copy(group, q.waiting[:n])
@@ -187,33 +181,36 @@ func (db *DB) lead() {
 // widenFactor is how much wider a group may be under hot-key pressure.
 const widenFactor = 4
 
-// widenForHotKeys reports whether the queue is longer than one group can
-// take and a queued batch writes a hot key (a decayed count of at least
-// HotKeyGroupThreshold). Writers of one hot key queue up behind each other;
-// taking them in fewer, wider groups turns their backlog into fewer log
-// writes and fsyncs. Called with the queue locked; it looks at the first
-// key of at most widenProbe batches, and only when there is a backlog.
-func (db *DB) widenForHotKeys(waiting []*writer) bool {
-	const widenProbe = 64
+// takeGroup returns how many writers from the head of the queue one group
+// takes (at most maxCount batches and maxSize bytes, but always the first)
+// and their bytes.
+func takeGroup(waiting []*writer, maxCount int, maxSize int64) (n int, size int64) {
+	for n < len(waiting) && n < maxCount {
+		if n > 0 && size+waiting[n].batch.size > maxSize {
+			break
+		}
+		size += waiting[n].batch.size
+		n++
+	}
+	return n, size
+}
+
+// hotKeyQueued reports whether a queued batch writes a hot key (a decayed
+// count of at least HotKeyGroupThreshold). Writers of one hot key queue up
+// behind each other; taking them in fewer, wider groups turns their backlog
+// into fewer log writes and fsyncs. Called with the queue locked, only when
+// there is a backlog; it looks at the first key of at most 64 batches.
+func (db *DB) hotKeyQueued(waiting []*writer) bool {
 	th := db.opts.HotKeyGroupThreshold
-	if th == 0 || len(waiting) <= db.opts.WriteBatchMaxCount && sumSize(waiting) <= db.opts.WriteBatchMaxSize {
+	if th == 0 {
 		return false
 	}
-	for _, w := range waiting[:min(len(waiting), widenProbe)] {
+	for _, w := range waiting[:min(len(waiting), 64)] {
 		if len(w.batch.entries) > 0 && db.hot.Estimate(w.batch.entries[0].Key) >= th {
-			db.stats.widenedGroups.Add(1)
 			return true
 		}
 	}
 	return false
-}
-
-func sumSize(ws []*writer) int64 {
-	var n int64
-	for _, w := range ws {
-		n += w.batch.size
-	}
-	return n
 }
 
 // gather lets a leader about to fsync wait, for at most WriteBatchWait, for
