@@ -42,6 +42,12 @@ const (
 	chunkMask  = chunkSize - 1
 	// numSlots chunks cover every offset a uint32 can hold.
 	numSlots = 1 << (32 - chunkShift)
+	// bigFrom is the arena offset from which the arena grows in bigChunk
+	// steps instead of one chunk at a time: past it the memtable is
+	// evidently filling, and larger chunks can be backed by huge pages.
+	bigFrom = 4 << 20
+	// bigChunk is the growth step past bigFrom (clipped to the capacity).
+	bigChunk = 16 << 20
 )
 
 // arena is a bump allocator over chunks of memory that are allocated as the
@@ -73,7 +79,9 @@ type arena struct {
 	// for a single preallocated buffer.
 	charged atomic.Uint64
 	limit   uint64
-	growMu  sync.Mutex
+	// capacity is the arena's size: growth steps stop at it.
+	capacity uint64
+	growMu   sync.Mutex
 }
 
 // newArena returns an arena of capacity bytes (at least enough for the head
@@ -89,7 +97,7 @@ func newArena(capacity int64) *arena {
 	if capacity < int64(2*maxNodeSize) {
 		capacity = int64(2 * maxNodeSize)
 	}
-	a := &arena{limit: uint64(capacity) - uint64(maxNodeSize)}
+	a := &arena{limit: uint64(capacity) - uint64(maxNodeSize), capacity: uint64(capacity)}
 	first := min(uint64(capacity), chunkSize)
 	a.install(0, first)
 	a.end.Store(first - uint64(maxNodeSize))
@@ -149,6 +157,13 @@ func (a *arena) grow(cur, n uint64) bool {
 		}
 		start := (cur + size - 1) &^ (size - 1) // the next chunk boundary
 		need := (n + uint64(maxNodeSize) + size - 1) &^ (size - 1)
+		if start >= bigFrom && start < a.capacity {
+			// Grow by a big step, clipped to the capacity (rounded up to a
+			// chunk): a full 64 MiB memtable makes a handful of chunks,
+			// most of them backed by huge pages.
+			step := min(uint64(bigChunk), (a.capacity-start+size-1)&^(size-1))
+			need = max(need, step)
+		}
 		if start+need > maxCapacity {
 			return false
 		}
@@ -172,6 +187,7 @@ func (a *arena) grow(cur, n uint64) bool {
 // size, or less than one for the first chunk of a small arena.
 func (a *arena) install(start, n uint64) {
 	buf := make([]byte, n)
+	adviseHugePages(buf)
 	for i := uint64(0); i < n; i += chunkSize {
 		a.slots[(start+i)>>chunkShift] = unsafe.Pointer(&buf[i])
 	}

@@ -245,3 +245,33 @@ func installedBytes(a *arena) int64 {
 	}
 	return n
 }
+
+// TestBigChunkGrowth fills arenas of several capacities: past bigFrom they
+// grow in big steps, which must stay within the capacity (rounded up to a
+// chunk, plus the skipped tails) however the capacity falls against the step.
+func TestBigChunkGrowth(t *testing.T) {
+	for _, capacity := range []int64{3 << 20, 5<<20 + 12345, 20 << 20, 64 << 20} {
+		s := New(iface.MemtableOptions{Capacity: capacity}).(*Skiplist)
+		value := make([]byte, 1000)
+		n := 0
+		for ; ; n++ {
+			err := s.Add(iface.MakeKey(nil, fmt.Appendf(nil, "k%09d", n*7919%1000003), 1), value)
+			if errors.Is(err, iface.ErrFull) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Offsets run past the capacity by the chunk tails skipped when an
+		// entry did not fit (they are not charged): one chunk at most here.
+		rounded := (capacity+chunkSize-1)&^(chunkSize-1) + chunkSize
+		if got := installedBytes(s.arena); got > rounded {
+			t.Fatalf("capacity %d: %d entries, arena installed %d bytes, more than %d", capacity, n, got, rounded)
+		}
+		if used := s.ApproximateSize(); used < capacity-2*chunkSize {
+			t.Fatalf("capacity %d: full at %d bytes", capacity, used)
+		}
+		checkStructure(t, s)
+	}
+}
