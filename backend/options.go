@@ -83,16 +83,20 @@ type Options struct {
 	// 8); 1 disables the split.
 	MaxSubcompactions int
 	// L0StopWritesThreshold stalls writes while L0 holds this many tables;
-	// default 24. Tables of ingest buffers count at IngestTableDebt each.
+	// default 24. Sorted runs of ingest buffers count at IngestTableDebt
+	// each.
 	L0StopWritesThreshold int
 	// L0SlowdownWritesThreshold is the L0 table count from which writes
 	// are delayed, more the closer L0 gets to L0StopWritesThreshold (see
 	// DelayedWriteRate); default L0StopWritesThreshold/2, negative
 	// disables. It must be below L0StopWritesThreshold.
 	L0SlowdownWritesThreshold int
-	// IngestTableDebt is what a table in an ingest buffer counts for, in L0
-	// tables, against the two thresholds above; default 0.25, negative
-	// means 0.
+	// IngestTableDebt is what a sorted run of an ingest buffer (the tables
+	// of one Seq: a moved L0 table, or one merge's non-overlapping outputs)
+	// counts for, in L0 tables, against the two thresholds above; default
+	// 0.25, negative means 0. Runs, not tables: a point read consults at
+	// most one table of a run, and a merge that splits its output at the
+	// target table size must not add debt.
 	IngestTableDebt float64
 	// SoftPendingCompactionBytes is the compaction debt (the policy's
 	// estimate of the bytes compactions still have to rewrite, for policies

@@ -47,8 +47,12 @@ type LevelStats struct {
 	Level  int
 	Tables int   // tables of the level (its main run below L0)
 	Bytes  int64 // their bytes
-	// IngestTables and IngestBytes are the level's ingest buffer, if any.
+	// IngestTables and IngestBytes are the level's ingest buffer, if any;
+	// IngestRuns its sorted runs (distinct Seqs: the tables one merge
+	// writes share a Seq and do not overlap, so a point read consults at
+	// most one of them).
 	IngestTables int
+	IngestRuns   int
 	IngestBytes  int64
 	// Target and Score are the policy's byte target and score for the
 	// level (a score of 1 or more asks for a compaction), for policies that
@@ -56,7 +60,7 @@ type LevelStats struct {
 	Target int64
 	Score  float64
 	// ReadAmp is how many tables of this level a point read may consult:
-	// every table in L0; deeper, each ingest-buffer table plus one for a
+	// every table in L0; deeper, one per ingest-buffer run plus one for a
 	// non-empty main run.
 	ReadAmp int
 
@@ -214,8 +218,9 @@ func (db *DB) levelStats(snap *iface.LevelsSnapshot) ([]LevelStats, int) {
 					ls.IngestBytes += t.Size
 				}
 			}
+			ls.IngestRuns = bufferRuns(snap.Ingest[l])
 		}
-		ls.ReadAmp = ls.IngestTables
+		ls.ReadAmp = ls.IngestRuns
 		switch {
 		case l == 0:
 			ls.ReadAmp += ls.Tables
@@ -339,4 +344,15 @@ func (db *DB) PublishExpvar(name string) error {
 	}
 	expvar.Publish(name, expvar.Func(func() any { return db.Stats() }))
 	return nil
+}
+
+// bufferRuns counts the sorted runs of an ingest buffer: its distinct Seqs.
+func bufferRuns(shards [][]iface.TableMeta) int {
+	seen := make(map[uint64]struct{})
+	for _, ts := range shards {
+		for i := range ts {
+			seen[ts[i].OrderSeq()] = struct{}{}
+		}
+	}
+	return len(seen)
 }

@@ -54,8 +54,8 @@ const minRateFraction = 1.0 / 64
 // does to them.
 type WriteDebt struct {
 	L0Tables     int     // tables in L0
-	IngestTables int     // tables in ingest buffers
-	L0Debt       float64 // L0Tables + IngestTables × IngestTableDebt, against the L0 thresholds
+	IngestRuns   int     // sorted runs in ingest buffers (distinct Seqs, summed over levels)
+	L0Debt       float64 // L0Tables + IngestRuns × IngestTableDebt, against the L0 thresholds
 	PendingBytes int64   // the policy's estimate of the bytes compactions still have to rewrite (0 if it offers none)
 	// Pressure is how far the debt is from the soft limits towards the hard
 	// ones: 0 at (or below) a soft limit, 1 at a hard limit.
@@ -124,11 +124,9 @@ func (o *Options) writeDebt(s *iface.LevelsSnapshot) WriteDebt {
 		d.L0Tables = len(s.Levels[0])
 	}
 	for _, shards := range s.Ingest {
-		for _, ts := range shards {
-			d.IngestTables += len(ts)
-		}
+		d.IngestRuns += bufferRuns(shards)
 	}
-	d.L0Debt = float64(d.L0Tables) + float64(d.IngestTables)*max(o.IngestTableDebt, 0)
+	d.L0Debt = float64(d.L0Tables) + float64(d.IngestRuns)*max(o.IngestTableDebt, 0)
 	if cd, ok := o.CompactionPolicy.(iface.CompactionDebt); ok {
 		d.PendingBytes = cd.PendingBytes(s)
 	}

@@ -274,7 +274,7 @@ func checkLevelStats(t *testing.T, st backend.Stats) {
 		if l.BytesIn > 0 && l.WriteAmp != float64(l.BytesWritten)/float64(l.BytesIn) {
 			t.Errorf("L%d write amplification %v, want %d/%d", l.Level, l.WriteAmp, l.BytesWritten, l.BytesIn)
 		}
-		want := l.IngestTables
+		want := l.IngestRuns
 		if l.Level == 0 {
 			want += l.Tables
 		} else if l.Tables > 0 {

@@ -267,7 +267,7 @@ func engineSummary(st nokv.Stats, userBytes int64, du usage) string {
 	for _, l := range st.Levels {
 		switch {
 		case l.IngestTables > 0: // main run + ingest buffer
-			levels = append(levels, fmt.Sprintf("L%d=%d+%d/%s", l.Level, l.Tables, l.IngestTables, humanBytes(l.Bytes+l.IngestBytes)))
+			levels = append(levels, fmt.Sprintf("L%d=%d+%d(%d runs)/%s", l.Level, l.Tables, l.IngestTables, l.IngestRuns, humanBytes(l.Bytes+l.IngestBytes)))
 		case l.Tables > 0:
 			levels = append(levels, fmt.Sprintf("L%d=%d/%s", l.Level, l.Tables, humanBytes(l.Bytes)))
 		}

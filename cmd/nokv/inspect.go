@@ -122,19 +122,19 @@ func writeLevels(w io.Writer, st nokv.Stats) {
 	row := func(cells ...string) { fmt.Fprintf(tw, "%s\t\n", strings.Join(cells, "\t")) }
 	head := []string{"level", "tables"}
 	if ingest {
-		head = append(head, "ingest")
+		head = append(head, "ingest/runs")
 	}
 	head = append(head, "size")
 	if shaped {
 		head = append(head, "target", "score")
 	}
 	row(append(head, "read-amp", "in", "read", "written", "w-amp")...)
-	var tables, ingestTables int
+	var tables, ingestTables, ingestRuns int
 	var size, written int64
 	for _, l := range st.Levels {
 		cells := []string{fmt.Sprintf("L%d", l.Level), fmt.Sprint(l.Tables)}
 		if ingest {
-			cells = append(cells, fmt.Sprint(l.IngestTables))
+			cells = append(cells, fmt.Sprintf("%d/%d", l.IngestTables, l.IngestRuns))
 		}
 		cells = append(cells, humanBytes(l.Bytes+l.IngestBytes))
 		if shaped {
@@ -150,12 +150,13 @@ func writeLevels(w io.Writer, st nokv.Stats) {
 			humanBytes(l.BytesWritten), amp(l.WriteAmp))...)
 		tables += l.Tables
 		ingestTables += l.IngestTables
+		ingestRuns += l.IngestRuns
 		size += l.Bytes + l.IngestBytes
 		written += l.BytesWritten
 	}
 	cells := []string{"total", fmt.Sprint(tables)}
 	if ingest {
-		cells = append(cells, fmt.Sprint(ingestTables))
+		cells = append(cells, fmt.Sprintf("%d/%d", ingestTables, ingestRuns))
 	}
 	cells = append(cells, humanBytes(size))
 	if shaped {
