@@ -180,7 +180,9 @@ func (l *Log) Append(rec []byte) (iface.LogPosition, error) {
 	var n int
 	var err error
 	if l.mapped != nil {
-		n = copy(l.mapped[l.activeSize:], l.buf)
+		// In order, so that a process killed mid-copy leaves a torn
+		// tail the reader recognizes (record.TornSpan), not damage.
+		n = record.CopyInOrder(l.mapped[l.activeSize:], l.buf)
 	} else {
 		n, err = l.active.Write(l.buf)
 	}

@@ -13,8 +13,10 @@
 //
 // A reader tells three endings apart: a clean end of file; a torn tail (the
 // last record is partial: it runs past the end of the file, or it is complete
-// but fails its checksum and ends exactly at the end of the file, or the rest
-// of the file is zero bytes), which a crash during an append leaves behind and
+// but fails its checksum and ends exactly at the end of the file or only
+// zeros follow it, or its header fails its check and only zeros follow the
+// first TornSpan bytes, or the rest of the file is zero bytes), which a
+// crash during an append leaves behind and
 // the owner may truncate; and corruption (a record fails its checksum with
 // more bytes after it), which is never repaired silently.
 package record
@@ -32,6 +34,15 @@ import (
 
 // HeaderLen and TrailerLen are the framing overheads of a record.
 const (
+	// TornSpan is the granularity at which a writer into preallocated,
+	// zeroed space (a mapped log segment) must copy a record: chunk by
+	// chunk, in ascending order (CopyInOrder). A process killed mid-copy
+	// then leaves the record's chunks before some point, a part of one
+	// chunk in any order (memmove may store a chunk's tail first), and
+	// zeros. So a record whose header fails its check while every byte
+	// from TornSpan past its start is zero, or whose checksum fails while
+	// every byte after its end is zero, is a torn tail, not damage.
+	TornSpan   = 64
 	HeaderLen  = 8
 	TrailerLen = 4
 	// MaxPayload bounds a record's payload; a larger length is damage.
@@ -51,6 +62,16 @@ func Append(dst, payload []byte) []byte {
 	dst = append(dst, payload...)
 	crc := crc32.Checksum(dst[start:], castagnoli)
 	return binary.LittleEndian.AppendUint32(dst, crc)
+}
+
+// CopyInOrder copies src into dst TornSpan bytes at a time, in ascending
+// order, and returns the bytes copied (as copy does). See TornSpan.
+func CopyInOrder(dst, src []byte) int {
+	n := min(len(dst), len(src))
+	for i := 0; i < n; i += TornSpan {
+		copy(dst[i:n], src[i:min(i+TornSpan, n)])
+	}
+	return n
 }
 
 // Size returns the framed size of a payload of n bytes.
@@ -129,6 +150,11 @@ func (r *Reader) Next() (payload []byte, offset int64, err error) {
 		} else if z {
 			return nil, off, &TornError{File: r.name, Offset: off, Reason: "zero-filled tail", Zero: true}
 		}
+		if torn, err := r.zerosFrom(off + TornSpan); err != nil {
+			return nil, off, err
+		} else if torn {
+			return nil, off, &TornError{File: r.name, Offset: off, Reason: "partly written record header; zeros follow"}
+		}
 		return nil, off, iface.Corruptf(r.name, off, "record length %d fails its checksum (crc32c %08x, stored %08x)", n, got, want)
 	}
 	total := HeaderLen + n + TrailerLen
@@ -161,10 +187,26 @@ func (r *Reader) Next() (payload []byte, offset int64, err error) {
 			return nil, off, &TornError{File: r.name, Offset: off,
 				Reason: fmt.Sprintf("last record fails its checksum (crc32c %08x, stored %08x)", got, want)}
 		}
+		if torn, err := r.zerosFrom(off + total); err != nil {
+			return nil, off, err
+		} else if torn {
+			return nil, off, &TornError{File: r.name, Offset: off,
+				Reason: fmt.Sprintf("last record fails its checksum (crc32c %08x, stored %08x); zeros follow", got, want)}
+		}
 		return nil, off, iface.Corruptf(r.name, off, "record checksum mismatch: crc32c %08x, stored %08x", got, want)
 	}
 	r.off = off + total
 	return buf[HeaderLen : total-TrailerLen], off, nil
+}
+
+// zerosFrom reports whether the file goes on past off and every byte from
+// off to its end is zero: what follows a record whose append was cut short
+// in a preallocated file (see TornSpan).
+func (r *Reader) zerosFrom(off int64) (bool, error) {
+	if off >= r.size {
+		return false, nil
+	}
+	return r.zeroTail(off)
 }
 
 // zeroTail reports whether every byte from off to the end of the file is zero.

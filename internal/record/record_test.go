@@ -272,3 +272,54 @@ func TestDamagedLengthIsCorruption(t *testing.T) {
 		}
 	}
 }
+
+// TestInterruptedCopyIsTorn writes a record into zeroed, preallocated space
+// with CopyInOrder and stops the copy after every prefix of its chunks,
+// storing any subset of the interrupted chunk's bytes (memmove may store a
+// chunk's tail first): every such file must read as the good records and a
+// torn tail, never as damage. Damage that is not such a pattern (a nonzero
+// byte past the interrupted chunk) stays corruption.
+func TestInterruptedCopyIsTorn(t *testing.T) {
+	payload := bytes.Repeat([]byte("0123456789abcdef"), 20) // several chunks
+	rec := Append(nil, payload)
+	head, goodEnd := good()
+	for stop := 0; stop < len(rec); stop++ {
+		chunk := stop / TornSpan * TornSpan
+		for _, tailFirst := range []bool{false, true} {
+			data := append(bytes.Clone(head), make([]byte, len(rec)+4096)...)
+			dst := data[len(head):]
+			if n := CopyInOrder(dst[:chunk], rec); n != chunk {
+				t.Fatalf("CopyInOrder copied %d of %d", n, chunk)
+			}
+			// The interrupted chunk: bytes [chunk, stop) written from its
+			// start, or the bytes (stop, chunk end) written from its tail.
+			end := min(chunk+TornSpan, len(rec))
+			if tailFirst {
+				copy(dst[stop+1:end], rec[stop+1:end])
+			} else {
+				copy(dst[chunk:stop], rec[chunk:stop])
+			}
+			recs, _, err := readAll(newReader(data))
+			if len(recs) != 3 || !errors.Is(err, ErrTorn) || errors.Is(err, iface.ErrCorruption) {
+				t.Fatalf("copy stopped at %d (tail first %v): %d records, %v; want 3 and a torn tail", stop, tailFirst, len(recs), err)
+			}
+			var torn *TornError
+			if errors.As(err, &torn); torn.Offset != goodEnd {
+				t.Fatalf("copy stopped at %d: torn at %d, want %d", stop, torn.Offset, goodEnd)
+			}
+		}
+	}
+	// A zero header with data well past the first chunk is damage.
+	data := append(bytes.Clone(head), make([]byte, 4096)...)
+	data[len(head)+3*TornSpan] = 1
+	if _, _, err := readAll(newReader(data)); !errors.Is(err, iface.ErrCorruption) {
+		t.Fatalf("zero header followed by data: %v, want corruption", err)
+	}
+	// So is a bad record with a good one after it.
+	bad := Append(nil, payload)
+	bad[20] ^= 1
+	data = append(append(append(bytes.Clone(head), bad...), Append(nil, payload)...), make([]byte, 100)...)
+	if _, _, err := readAll(newReader(data)); !errors.Is(err, iface.ErrCorruption) {
+		t.Fatalf("bad record before a good one: %v, want corruption", err)
+	}
+}
