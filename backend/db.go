@@ -43,6 +43,7 @@ import (
 	"github.com/nokv/nokv/iface"
 	"github.com/nokv/nokv/internal/hotkey"
 	"github.com/nokv/nokv/manifest"
+	"github.com/nokv/nokv/memtable/segmented"
 	"github.com/nokv/nokv/sstable"
 )
 
@@ -70,6 +71,9 @@ type readState struct {
 type DB struct {
 	dir  string
 	opts Options
+	// newMem makes memtables: opts.NewMemtable, in segments of
+	// opts.MemtableSegmentSize.
+	newMem iface.NewMemtable
 
 	lock     io.Closer
 	cache    *sstable.Cache // the default table format's block cache, owned by the DB
@@ -172,6 +176,7 @@ func Open(dir string, opts *Options) (db *DB, err error) {
 	db = &DB{
 		dir:         dir,
 		opts:        o,
+		newMem:      segmented.Wrap(o.NewMemtable, o.MemtableSegmentSize),
 		lock:        lock,
 		cache:       cache,
 		tables:      make(map[uint64]*tableHandle),
@@ -479,7 +484,7 @@ func (db *DB) newMemTable(need int64, start iface.LogPosition) *memTable {
 	// Slack beyond the rotation threshold covers the arena's fixed costs;
 	// the per-entry estimate (entryOverhead) is already pessimistic.
 	capacity := db.opts.MemtableSize + need + max(db.opts.MemtableSize/16, 4<<10)
-	return &memTable{m: db.opts.NewMemtable(iface.MemtableOptions{Capacity: capacity}), logStart: start}
+	return &memTable{m: db.newMem(iface.MemtableOptions{Capacity: capacity}), logStart: start}
 }
 
 // insert adds a batch's entries to a memtable at version. Writers call it

@@ -79,6 +79,13 @@ var metaVariants = []metaVariant{
 		o.MaxConcurrentCompactions = 4
 		o.MaxSubcompactions = 3
 	}},
+	{"segmented-memtable", func(o *backend.Options, c registry.Config) {
+		// Memtables of many 1 KiB segments (memtable/segmented): reads,
+		// iterators and flushes merge segments, and concurrent writers
+		// land versions of one key in segments out of order.
+		smallPolicy(o, c, 2)
+		o.MemtableSegmentSize = 1 << 10
+	}},
 	{"large-memtable", func(o *backend.Options, c registry.Config) {
 		o.MemtableSize = 64 << 20 // only explicit flushes (and recovery) make tables
 	}},

@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/nokv/nokv/iface"
+	"github.com/nokv/nokv/memtable/segmented"
 	"github.com/nokv/nokv/vfs"
 )
 
@@ -25,6 +26,13 @@ type Options struct {
 	// default 64 MiB. It counts what the memtable holds: for a value the
 	// value store separated, the pointer, not the value.
 	MemtableSize int64
+	// MemtableSegmentSize builds each memtable of at least twice this size
+	// out of segments of this size, filled one after the other and flushed
+	// together (memtable/segmented): an insert searches only the newest,
+	// small segment, which the CPU caches hold far better than a whole
+	// memtable. Default 16 MiB (segmented.DefaultSegmentSize); negative
+	// disables.
+	MemtableSegmentSize int64
 	// MaxImmutableMemtables is how many rotated memtables may wait for flush
 	// before writes stall; default 2.
 	MaxImmutableMemtables int
@@ -174,6 +182,9 @@ func (o *Options) EnsureDefaults() *Options {
 	}
 	if o.MemtableSize <= 0 {
 		o.MemtableSize = 64 << 20
+	}
+	if o.MemtableSegmentSize == 0 {
+		o.MemtableSegmentSize = segmented.DefaultSegmentSize
 	}
 	if o.MaxImmutableMemtables <= 0 {
 		o.MaxImmutableMemtables = 2

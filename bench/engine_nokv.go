@@ -18,8 +18,8 @@ func nokvEngine() engine {
 	return engine{
 		name:  "nokv",
 		title: "NoKV",
-		about: fmt.Sprintf("defaults: %d MiB memtable (%s), %d MiB block cache, bloom filters (10 bits/key), Snappy, "+
-			"%s compaction, %s value store (ValueThreshold %d B)", o.MemtableSize>>20, d.Memtable, o.BlockCacheSize>>20,
+		about: fmt.Sprintf("defaults: %d MiB memtable (%s in %d MiB segments), %d MiB block cache, bloom filters (10 bits/key), Snappy, "+
+			"%s compaction, %s value store (ValueThreshold %d B)", o.MemtableSize>>20, d.Memtable, o.MemtableSegmentSize>>20, o.BlockCacheSize>>20,
 			d.Compaction, d.ValueStore, o.ValueThreshold),
 		open: func(dir string, _ openConfig) (store, string, error) {
 			return openNoKV(dir, nil)

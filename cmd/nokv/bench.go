@@ -27,6 +27,7 @@ type benchConfig struct {
 	sync         bool
 	seed         uint64
 	memtableSize int64
+	segmentSize  int64
 	components   registry.Config
 	workloads    []string
 	progress     bool
@@ -74,6 +75,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	compaction := c.fs.String("compaction", "", "compaction policy `name`: "+names(registry.KindCompaction, reg.Defaults().Compaction))
 	valueStore := c.fs.String("value-store", "", "value store `name`: "+names(registry.KindValueStore, reg.Defaults().ValueStore))
 	memtableSize := c.fs.Int64("memtable-size", 0, "memtable size in `bytes` (default: the engine's)")
+	segmentSize := c.fs.Int64("memtable-segment-size", 0, "memtable segment size in `bytes`, -1 for unsegmented memtables (default: the engine's)")
 	workloads := c.fs.String("workloads", "fillrandom,readrandom,scan", "comma-separated `list` of "+strings.Join(workloadNames, ", "))
 	cpuProfile := c.fs.String("cpuprofile", "", "write a CPU profile of the workloads to `file`")
 	prog := c.fs.Bool("progress", false, "draw a progress line on stderr even when it is not a terminal")
@@ -83,7 +85,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg := benchConfig{
 		dir: *dir, keys: *keys, keySize: *keySize, valueSize: *valueSize, batch: *batch,
-		sync: *sync, seed: *seed, memtableSize: *memtableSize,
+		sync: *sync, seed: *seed, memtableSize: *memtableSize, segmentSize: *segmentSize,
 		components: registry.Config{Memtable: *memtable, Compaction: *compaction, ValueStore: *valueStore},
 		progress:   *prog || progress.IsTerminal(stderr),
 		cpuProfile: *cpuProfile,
@@ -133,6 +135,7 @@ func benchMain(c *command, cfg benchConfig) int {
 	if cfg.memtableSize > 0 {
 		opts.MemtableSize = cfg.memtableSize
 	}
+	opts.MemtableSegmentSize = cfg.segmentSize
 	temporary := cfg.dir == ""
 	if temporary {
 		d, err := os.MkdirTemp("", "nokv-bench-")

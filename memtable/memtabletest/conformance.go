@@ -265,8 +265,8 @@ func testIteratorRandom(t *testing.T, m iface.Memtable) {
 		mustAdd(t, m, k, v)
 		ref.add(k, v)
 	}
-	if m.Len() != len(ref.vals) {
-		t.Fatalf("Len = %d, want %d distinct keys", m.Len(), len(ref.vals))
+	if n := m.Len(); n != len(ref.vals) && (!inexactLen(m) || n < len(ref.vals)) {
+		t.Fatalf("Len = %d, want %d distinct keys", n, len(ref.vals))
 	}
 	ks := ref.keys()
 	it := m.NewIterator()
@@ -441,8 +441,8 @@ func testConcurrentAdds(t *testing.T, m iface.Memtable) {
 	for err := range errs {
 		t.Fatalf("concurrent Add: %v", err)
 	}
-	if want := keysPer * versions; m.Len() != want {
-		t.Fatalf("Len = %d, want %d", m.Len(), want)
+	if want, n := keysPer*versions, m.Len(); n != want && (!inexactLen(m) || n < want) {
+		t.Fatalf("Len = %d, want %d", n, want)
 	}
 	for i := range keysPer {
 		for v := 1; v <= versions; v++ {
