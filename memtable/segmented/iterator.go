@@ -1,6 +1,10 @@
 package segmented
 
-import "github.com/nokv/nokv/iface"
+import (
+	"bytes"
+
+	"github.com/nokv/nokv/iface"
+)
 
 // iterator merges the segments' iterators, newest segment first. A key
 // held by several segments (a replaced internal key) is shown once, with
@@ -11,15 +15,25 @@ import "github.com/nokv/nokv/iface"
 // keeping a heap. Changing direction re-seeks every child relative to the
 // current key; the key stays valid while the memtable lives.
 type iterator struct {
-	its []iface.Iterator
-	cur int // the child at the current entry, -1 when not valid
-	dir int // +1 after a forward move, -1 after a backward one
+	its  []iface.Iterator
+	keys [][]byte // keys[i] is its[i]'s key, nil when it is not valid
+	cur  int      // the child at the current entry, -1 when not valid
+	dir  int      // +1 after a forward move, -1 after a backward one
+}
+
+// load caches child i's key after a move.
+func (it *iterator) load(i int) {
+	if c := it.its[i]; c.Valid() {
+		it.keys[i] = c.Key()
+	} else {
+		it.keys[i] = nil
+	}
 }
 
 func (it *iterator) pickMin() bool {
 	it.cur, it.dir = -1, +1
-	for i, c := range it.its {
-		if c.Valid() && (it.cur < 0 || iface.Compare(c.Key(), it.its[it.cur].Key()) < 0) {
+	for i, k := range it.keys {
+		if k != nil && (it.cur < 0 || iface.Compare(k, it.keys[it.cur]) < 0) {
 			it.cur = i
 		}
 	}
@@ -28,8 +42,8 @@ func (it *iterator) pickMin() bool {
 
 func (it *iterator) pickMax() bool {
 	it.cur, it.dir = -1, -1
-	for i, c := range it.its {
-		if c.Valid() && (it.cur < 0 || iface.Compare(c.Key(), it.its[it.cur].Key()) > 0) {
+	for i, k := range it.keys {
+		if k != nil && (it.cur < 0 || iface.Compare(k, it.keys[it.cur]) > 0) {
 			it.cur = i
 		}
 	}
@@ -37,29 +51,33 @@ func (it *iterator) pickMax() bool {
 }
 
 func (it *iterator) SeekGE(key []byte) bool {
-	for _, c := range it.its {
+	for i, c := range it.its {
 		c.SeekGE(key)
+		it.load(i)
 	}
 	return it.pickMin()
 }
 
 func (it *iterator) SeekLT(key []byte) bool {
-	for _, c := range it.its {
+	for i, c := range it.its {
 		c.SeekLT(key)
+		it.load(i)
 	}
 	return it.pickMax()
 }
 
 func (it *iterator) First() bool {
-	for _, c := range it.its {
+	for i, c := range it.its {
 		c.First()
+		it.load(i)
 	}
 	return it.pickMin()
 }
 
 func (it *iterator) Last() bool {
-	for _, c := range it.its {
+	for i, c := range it.its {
 		c.Last()
+		it.load(i)
 	}
 	return it.pickMax()
 }
@@ -68,13 +86,17 @@ func (it *iterator) Next() bool {
 	if it.cur < 0 {
 		return false
 	}
-	k := it.its[it.cur].Key()
-	for _, c := range it.its {
+	k := it.keys[it.cur]
+	for i, c := range it.its {
 		if it.dir < 0 {
 			c.SeekGE(k)
+			it.load(i)
 		}
-		if c.Valid() && iface.Compare(c.Key(), k) == 0 {
+		// The current child, and any other at the same internal key (a
+		// replaced key), moves past it.
+		if it.keys[i] != nil && bytes.Equal(it.keys[i], k) {
 			c.Next()
+			it.load(i)
 		}
 	}
 	return it.pickMin()
@@ -84,12 +106,14 @@ func (it *iterator) Prev() bool {
 	if it.cur < 0 {
 		return false
 	}
-	k := it.its[it.cur].Key()
-	for _, c := range it.its {
+	k := it.keys[it.cur]
+	for i, c := range it.its {
 		if it.dir > 0 {
 			c.SeekLT(k)
-		} else if c.Valid() && iface.Compare(c.Key(), k) == 0 {
+			it.load(i)
+		} else if it.keys[i] != nil && bytes.Equal(it.keys[i], k) {
 			c.Prev()
+			it.load(i)
 		}
 	}
 	return it.pickMax()
@@ -101,7 +125,7 @@ func (it *iterator) Key() []byte {
 	if it.cur < 0 {
 		return nil
 	}
-	return it.its[it.cur].Key()
+	return it.keys[it.cur]
 }
 
 func (it *iterator) Value() []byte {

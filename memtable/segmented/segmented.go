@@ -173,7 +173,7 @@ func (m *Memtable) NewIterator() iface.Iterator {
 	if len(segs) == 1 {
 		return segs[0].m.NewIterator()
 	}
-	it := &iterator{its: make([]iface.Iterator, len(segs)), cur: -1}
+	it := &iterator{its: make([]iface.Iterator, len(segs)), keys: make([][]byte, len(segs)), cur: -1}
 	for i, s := range segs {
 		it.its[len(segs)-1-i] = s.m.NewIterator() // newest first
 	}
