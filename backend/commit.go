@@ -178,6 +178,27 @@ func (db *DB) lead() {
 	db.stats.groups.Add(1)
 }
 
+// lockWrite takes writeMu for a commit group. The serial section it guards
+// is short (a copy into the log's mapping), so a writer that finds it held
+// first yields to other goroutines a few times: parking on the mutex would
+// leave its P idle when nothing else is runnable, and waking it costs more
+// than the section.
+func (db *DB) lockWrite() {
+	for range writeLockYields {
+		if db.writeMu.TryLock() {
+			return
+		}
+		runtime.Gosched()
+	}
+	db.writeMu.Lock()
+}
+
+// writeLockYields is how many times lockWrite yields before it parks: 8
+// cut the time per write of 4 unsynced writers on 2 cores by about 10%
+// (BenchmarkWrites/writers=4, medians of 6 runs: 2.24 -> 2.02 us); 32
+// did no better.
+const writeLockYields = 8
+
 // widenFactor is how much wider a group may be under hot-key pressure.
 const widenFactor = 4
 
@@ -250,7 +271,7 @@ func (db *DB) gather() {
 // store, room in the memtable, one log append, at most one fsync. It sets
 // each writer's err, version, entries, mem and group.
 func (db *DB) logGroup(group []*writer) {
-	db.writeMu.Lock()
+	db.lockWrite()
 	defer db.writeMu.Unlock()
 	q := &db.commits
 	fail := func(err error) {
