@@ -30,8 +30,9 @@ type Options struct {
 	// out of segments of this size, filled one after the other and flushed
 	// together (memtable/segmented): an insert searches only the newest,
 	// small segment, which the CPU caches hold far better than a whole
-	// memtable. Default 16 MiB (segmented.DefaultSegmentSize); negative
-	// disables.
+	// memtable, and a point read skips the segments whose Bloom filter
+	// rules its key out; a seek positions an iterator in every segment.
+	// Default 8 MiB (segmented.DefaultSegmentSize); negative disables.
 	MemtableSegmentSize int64
 	// MaxImmutableMemtables is how many rotated memtables may wait for flush
 	// before writes stall; default 2.

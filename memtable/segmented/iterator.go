@@ -6,19 +6,23 @@ import (
 	"github.com/nokv/nokv/iface"
 )
 
-// iterator merges the segments' iterators, newest segment first. A key
+// iterator merges the segments' iterators, newest segment first, with a
+// binary heap of the valid children ordered by their current keys. A key
 // held by several segments (a replaced internal key) is shown once, with
 // the newest segment's value, in both directions: ties go to the lower
-// index, and every child at the current key moves past it together.
-//
-// Segments are few (four by default), so the merge scans them instead of
-// keeping a heap. Changing direction re-seeks every child relative to the
-// current key; the key stays valid while the memtable lives.
+// index (the newer segment), and the children left at the key just shown
+// move past it before the next one is chosen. Changing direction re-seeks
+// every child relative to the current key; the key stays valid while the
+// memtable lives.
 type iterator struct {
 	its  []iface.Iterator
 	keys [][]byte // keys[i] is its[i]'s key, nil when it is not valid
-	cur  int      // the child at the current entry, -1 when not valid
-	dir  int      // +1 after a forward move, -1 after a backward one
+	heap []int    // indices of the valid children; heap[0] is the current one
+	dir  int      // +1 forward (a min-heap), -1 backward (a max-heap)
+}
+
+func newIterator(its []iface.Iterator) *iterator {
+	return &iterator{its: its, keys: make([][]byte, len(its)), heap: make([]int, 0, len(its))}
 }
 
 // load caches child i's key after a move.
@@ -30,109 +34,147 @@ func (it *iterator) load(i int) {
 	}
 }
 
-func (it *iterator) pickMin() bool {
-	it.cur, it.dir = -1, +1
-	for i, k := range it.keys {
-		if k != nil && (it.cur < 0 || iface.Compare(k, it.keys[it.cur]) < 0) {
-			it.cur = i
-		}
+func (it *iterator) less(a, b int) bool {
+	c := iface.Compare(it.keys[a], it.keys[b])
+	if c == 0 {
+		return a < b
 	}
-	return it.cur >= 0
+	return c*it.dir < 0
 }
 
-func (it *iterator) pickMax() bool {
-	it.cur, it.dir = -1, -1
-	for i, k := range it.keys {
-		if k != nil && (it.cur < 0 || iface.Compare(k, it.keys[it.cur]) > 0) {
-			it.cur = i
+func (it *iterator) down(i int) {
+	h := it.heap
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		j := l
+		if r := l + 1; r < len(h) && it.less(h[r], h[l]) {
+			j = r
+		}
+		if !it.less(h[j], h[i]) {
+			return
+		}
+		h[i], h[j] = h[j], h[i]
+		i = j
+	}
+}
+
+// build loads every child's key and heaps the valid ones for direction dir.
+func (it *iterator) build(dir int) bool {
+	it.dir = dir
+	it.heap = it.heap[:0]
+	for i := range it.its {
+		it.load(i)
+		if it.keys[i] != nil {
+			it.heap = append(it.heap, i)
 		}
 	}
-	return it.cur >= 0
+	for i := len(it.heap)/2 - 1; i >= 0; i-- {
+		it.down(i)
+	}
+	return len(it.heap) > 0
+}
+
+// step moves the current child one entry in the heap's direction and
+// restores the heap.
+func (it *iterator) step() {
+	top := it.heap[0]
+	if it.dir > 0 {
+		it.its[top].Next()
+	} else {
+		it.its[top].Prev()
+	}
+	it.load(top)
+	if it.keys[top] == nil {
+		last := len(it.heap) - 1
+		it.heap[0] = it.heap[last]
+		it.heap = it.heap[:last]
+	}
+	if len(it.heap) > 0 {
+		it.down(0)
+	}
+}
+
+// advance moves past key k: the current child and any other at k.
+func (it *iterator) advance(k []byte) bool {
+	for len(it.heap) > 0 && bytes.Equal(it.keys[it.heap[0]], k) {
+		it.step()
+	}
+	return len(it.heap) > 0
 }
 
 func (it *iterator) SeekGE(key []byte) bool {
-	for i, c := range it.its {
+	for _, c := range it.its {
 		c.SeekGE(key)
-		it.load(i)
 	}
-	return it.pickMin()
+	return it.build(+1)
 }
 
 func (it *iterator) SeekLT(key []byte) bool {
-	for i, c := range it.its {
+	for _, c := range it.its {
 		c.SeekLT(key)
-		it.load(i)
 	}
-	return it.pickMax()
+	return it.build(-1)
 }
 
 func (it *iterator) First() bool {
-	for i, c := range it.its {
+	for _, c := range it.its {
 		c.First()
-		it.load(i)
 	}
-	return it.pickMin()
+	return it.build(+1)
 }
 
 func (it *iterator) Last() bool {
-	for i, c := range it.its {
+	for _, c := range it.its {
 		c.Last()
-		it.load(i)
 	}
-	return it.pickMax()
+	return it.build(-1)
 }
 
 func (it *iterator) Next() bool {
-	if it.cur < 0 {
+	if len(it.heap) == 0 {
 		return false
 	}
-	k := it.keys[it.cur]
-	for i, c := range it.its {
-		if it.dir < 0 {
+	k := it.keys[it.heap[0]]
+	if it.dir < 0 {
+		for _, c := range it.its {
 			c.SeekGE(k)
-			it.load(i)
 		}
-		// The current child, and any other at the same internal key (a
-		// replaced key), moves past it.
-		if it.keys[i] != nil && bytes.Equal(it.keys[i], k) {
-			c.Next()
-			it.load(i)
-		}
+		it.build(+1)
 	}
-	return it.pickMin()
+	return it.advance(k)
 }
 
 func (it *iterator) Prev() bool {
-	if it.cur < 0 {
+	if len(it.heap) == 0 {
 		return false
 	}
-	k := it.keys[it.cur]
-	for i, c := range it.its {
-		if it.dir > 0 {
-			c.SeekLT(k)
-			it.load(i)
-		} else if it.keys[i] != nil && bytes.Equal(it.keys[i], k) {
-			c.Prev()
-			it.load(i)
+	k := it.keys[it.heap[0]]
+	if it.dir > 0 {
+		for _, c := range it.its {
+			c.SeekLT(k) // strictly before k: duplicates of k are passed too
 		}
+		return it.build(-1)
 	}
-	return it.pickMax()
+	return it.advance(k)
 }
 
-func (it *iterator) Valid() bool { return it.cur >= 0 }
+func (it *iterator) Valid() bool { return len(it.heap) > 0 }
 
 func (it *iterator) Key() []byte {
-	if it.cur < 0 {
+	if len(it.heap) == 0 {
 		return nil
 	}
-	return it.keys[it.cur]
+	return it.keys[it.heap[0]]
 }
 
 func (it *iterator) Value() []byte {
-	if it.cur < 0 {
+	if len(it.heap) == 0 {
 		return nil
 	}
-	return it.its[it.cur].Value()
+	return it.its[it.heap[0]].Value()
 }
 
 func (it *iterator) Err() error {
@@ -151,6 +193,6 @@ func (it *iterator) Close() error {
 			first = err
 		}
 	}
-	it.cur = -1
+	it.heap = it.heap[:0]
 	return first
 }
