@@ -37,9 +37,12 @@ type writer struct {
 	mem     *memTable     // the memtable the batch goes into
 	group   *commitGroup
 	skipped bool // every guarded entry failed its guard: nothing written
-	err     error
-	leader  bool          // set when this writer is woken to lead
-	wake    chan struct{} // buffered(1): leadership or "logged"
+	// inserted: the batch is in the memtable and counted in its group
+	// (the leader of a small group inserts for every writer in it).
+	inserted bool
+	err      error
+	leader   bool          // set when this writer is woken to lead
+	wake     chan struct{} // buffered(1): leadership or "logged"
 }
 
 // commitGroup is the writers one leader logged together.
@@ -117,16 +120,10 @@ func (db *DB) finishCommit(w *writer) error {
 	if w.err != nil || w.skipped {
 		return w.err
 	}
-	if err := db.insert(w.mem, w.version, w.entries); err != nil {
-		// The record is in the log but the memtable could not take it.
-		db.setBgErr(err)
-		w.err = err
+	if !w.inserted {
+		db.insertBatch(w)
 	}
-	// Publish before leaving the memtable: a flush that sees no writer in
-	// flight then also sees every group in it published.
-	mem, g := w.mem, w.group
-	db.finishInsert(g)
-	mem.inflight.Add(-1)
+	g := w.group
 	if db.lastVersion.Load() < g.maxVersion {
 		q := &db.commits
 		q.mu.Lock()
@@ -143,6 +140,28 @@ func (db *DB) finishCommit(w *writer) error {
 	}
 	return w.err
 }
+
+// insertBatch inserts a logged writer's batch and counts it done in its
+// group. Publication comes before leaving the memtable: a flush that sees
+// no writer in flight then also sees every group in it published.
+func (db *DB) insertBatch(w *writer) {
+	if err := db.insert(w.mem, w.version, w.entries); err != nil {
+		// The record is in the log but the memtable could not take it.
+		db.setBgErr(err)
+		w.err = err
+	}
+	db.finishInsert(w.group)
+	w.mem.inflight.Add(-1)
+	w.inserted = true
+}
+
+// leaderInsertMax is the most entries a group may hold for its leader to
+// insert every batch itself before waking the other writers. Waking a
+// writer costs more than inserting a few entries for it; and a writer woken
+// to insert must be woken a second time when its group is published, while
+// one woken after the leader inserted finds the group published and
+// returns. Larger groups insert in parallel, each writer its own batch.
+const leaderInsertMax = 256
 
 // lead takes a group from the head of the queue, logs it, and hands
 // leadership on. The leader's own batch is always in the group it takes.
@@ -172,10 +191,26 @@ func (db *DB) lead() {
 		q.leading = false
 	}
 	q.mu.Unlock()
+	if len(group) > 1 && groupEntries(group) <= leaderInsertMax {
+		for _, w := range group {
+			if w.err == nil && !w.skipped {
+				db.insertBatch(w)
+			}
+		}
+	}
 	for _, w := range group[1:] {
 		w.wake <- struct{}{}
 	}
 	db.stats.groups.Add(1)
+}
+
+// groupEntries counts the entries a logged group commits.
+func groupEntries(group []*writer) int {
+	n := 0
+	for _, w := range group {
+		n += len(w.entries)
+	}
+	return n
 }
 
 // lockWrite takes writeMu for a commit group. The serial section it guards
