@@ -20,7 +20,10 @@ import (
 // the group to the log as one record (one write system call) and, if any
 // writer asked for it, fsyncs once for all. It then hands leadership to the
 // next queued writer, so the next group's log write overlaps this group's
-// memtable inserts, which every writer does for its own batch, concurrently.
+// memtable inserts, which every writer does for its own batch, concurrently
+// (in a group of at most leaderInsertMax entries the leader inserts them
+// all, then wakes the writers once: cheaper than waking each to insert and
+// again at publication).
 // A group is published (lastVersion moves past it) only when its writers and
 // every earlier group's writers have inserted, so readers see commits in
 // version order and never a part of a batch.
