@@ -44,14 +44,17 @@ import (
 )
 
 // DefaultSegmentSize is the segment size the engine uses unless told
-// otherwise: eight segments to a default 64 MiB memtable. Smaller segments
-// make inserts cheaper and seeks dearer (a seek positions every segment's
-// iterator). Medians of 4 runs of `nokv bench` (1M random 100-byte
-// fills, then 1M reads) on the 2-core test machine: unsegmented about
-// 330k fills/s; 16 MiB segments 380k; 8 MiB 480k; 4 MiB 600k; point reads
-// about 260k/s with any of them (175k unsegmented: the filters let a read
-// of a flushed key skip the memtable).
-const DefaultSegmentSize = 8 << 20
+// otherwise: four segments to a default 64 MiB memtable. Smaller segments
+// make inserts cheaper and seeks dearer, since a seek positions an
+// iterator in every segment. Measured on the 2-core test machine, medians
+// of 4 runs of `nokv bench` (1M random 100-byte fills, then 1M reads):
+// unsegmented about 330k fills/s, 16 MiB segments 380k, 8 MiB 480k, 4 MiB
+// 600k; point reads about 260k/s with any of them (175k unsegmented: the
+// filters let a read of a flushed key skip the memtable). A seek and 10
+// steps over a memtable of 300,000 entries (backend BenchmarkShortScan):
+// unsegmented 5 us, 16 MiB segments 10 us, 8 MiB 18 us. 16 MiB keeps the
+// cost of short scans within 2x.
+const DefaultSegmentSize = 16 << 20
 
 // entryOverhead bounds what a memtable adds to an entry's key and value
 // bytes (a skiplist node with a full tower is 96 bytes).
