@@ -371,10 +371,12 @@ func (db *DB) logGroup(group []*writer) {
 	// The value store sees the whole group at once; each writer keeps its
 	// own slice of the (copied) entry headers.
 	q.scratch = q.scratch[:0]
+	var userBytes int64 // what the batches commit: guarded entries that failed are not counted
 	for _, w := range live {
 		for _, e := range w.batchEntries() {
 			e.Version = w.version
 			q.scratch = append(q.scratch, e)
+			userBytes += int64(len(e.Key) + len(e.Value))
 		}
 	}
 	entries := make([]iface.Entry, len(q.scratch))
@@ -431,6 +433,7 @@ func (db *DB) logGroup(group []*writer) {
 	q.mu.Lock()
 	q.groups = append(q.groups, g)
 	q.mu.Unlock()
+	db.stats.userBytes.Add(userBytes)
 	db.stats.writes.Add(int64(len(entries)))
 	db.stats.batches.Add(int64(len(live)))
 }

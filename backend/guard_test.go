@@ -92,3 +92,37 @@ func TestGuardedWrites(t *testing.T) {
 		}
 	}
 }
+
+// TestGuardedUserBytes: Stats.UserBytes counts what guarded batches commit,
+// not the entries whose guard failed.
+func TestGuardedUserBytes(t *testing.T) {
+	db, err := Open(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Set([]byte("k"), []byte("v1"), nil); err != nil {
+		t.Fatal(err)
+	}
+	v1 := db.LastVersion()
+	stored := iface.EncodeValue(nil, iface.KindSet, 0, []byte("v1"))
+	before := db.Stats().UserBytes
+	b := NewBatch()
+	b.setIfUnchanged([]byte("k"), []byte("moved"), 0, v1, stored)   // holds: 6 bytes
+	b.setIfUnchanged([]byte("j"), []byte("nowhere"), 0, v1, stored) // fails: j has no entry
+	if err := db.Apply(b, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := db.Stats().UserBytes - before; got != 6 {
+		t.Fatalf("user bytes grew by %d, want 6 (the entry whose guard held)", got)
+	}
+	before = db.Stats().UserBytes
+	b = NewBatch()
+	b.setIfUnchanged([]byte("k"), []byte("stale"), 0, v1, stored) // fails: k moved on
+	if err := db.Apply(b, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := db.Stats().UserBytes - before; got != 0 {
+		t.Fatalf("a batch whose every guard failed added %d user bytes", got)
+	}
+}

@@ -304,21 +304,6 @@ func fromAbove(plan *iface.CompactionPlan, in iface.CompactionInput) bool {
 	return in.Level < plan.OutputLevel || (in.Level == plan.OutputLevel && in.Ingest && !plan.OutputIngest)
 }
 
-// userWrote counts the key and value bytes of the group's batches that
-// were committed.
-func (s *stats) userWrote(group []*writer) {
-	var n int64
-	for _, w := range group {
-		if w.err != nil || w.skipped {
-			continue
-		}
-		for i := range w.batch.entries {
-			n += int64(len(w.batch.entries[i].Key) + len(w.batch.entries[i].Value))
-		}
-	}
-	s.userBytes.Add(n)
-}
-
 // HotKey is a frequently accessed key. Count is a decayed count of writes
 // and sampled reads: halved every HotKeyWindow, so a key touched steadily
 // settles near twice its per-window rate.

@@ -236,12 +236,10 @@ func (db *DB) stopWritesLocked() bool {
 }
 
 // admitGroup is the commit leader's log stage with throttling in front: it
-// delays the group while compaction is behind, logs it, and counts the
-// user bytes of the batches that went in.
+// delays the group while compaction is behind, then logs it.
 func (db *DB) admitGroup(group []*writer, size int64) {
 	db.delayWrite(size)
 	db.logGroup(group)
-	db.stats.userWrote(group)
 }
 
 // delayWrite makes a commit group of n bytes wait its turn at the delayed
