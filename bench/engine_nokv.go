@@ -32,8 +32,9 @@ func nokvEngine() engine {
 // otherwise. Each is named "nokv" followed by the registry name of every
 // component that differs from the default, in the order compaction, value
 // store: "nokv-tiered", "nokv-inline" (values stay in the LSM tree, like
-// Badger's default), "nokv-tiered-inline". They are not in the default
-// set; ask for them with --engines.
+// Badger's default), "nokv-tiered-inline"; and "nokv-flat", the defaults
+// with an unsegmented memtable. They are not in the default set; ask for
+// them with --engines.
 func nokvVariants() []engine {
 	reg := registry.Builtin()
 	d := reg.Defaults()
@@ -73,7 +74,18 @@ func nokvVariants() []engine {
 			}
 		}
 	}
-	return append(out, both...)
+	out = append(out, both...)
+	// The memtable in one piece (Options.MemtableSegmentSize -1), to weigh
+	// segments: cheaper inserts and point reads of flushed keys against
+	// dearer seeks.
+	return append(out, engine{
+		name:  "nokv-flat",
+		title: "NoKV flat",
+		about: "defaults, but the memtable in one piece (no segments)",
+		open: func(dir string, _ openConfig) (store, string, error) {
+			return openNoKV(dir, &nokv.Options{MemtableSegmentSize: -1})
+		},
+	})
 }
 
 func openNoKV(dir string, opts *nokv.Options) (store, string, error) {
