@@ -32,10 +32,11 @@ type Options struct {
 	// small segment, which the CPU caches hold far better than a whole
 	// memtable, and a point read skips the segments whose Bloom filter
 	// rules its key out; a seek positions an iterator in every segment.
-	// Default 16 MiB (segmented.DefaultSegmentSize: fills of random keys
-	// about 15% faster than unsegmented, a seek into a full memtable about
-	// twice as slow); 8 MiB favours writes more (fills about 45% faster,
-	// seeks 3.5x slower); negative disables, for scan-heavy workloads.
+	// Default 8 MiB (segmented.DefaultSegmentSize: fills of random keys
+	// about 45% faster than unsegmented; a seek into a full memtable, when
+	// the memtable holds all a scan reads, up to 3.5x slower; 16 MiB halves
+	// both effects); negative disables, for workloads that scan mostly
+	// recent data.
 	MemtableSegmentSize int64
 	// MaxImmutableMemtables is how many rotated memtables may wait for flush
 	// before writes stall; default 2.

@@ -11,7 +11,7 @@ import (
 // are for keys already flushed) skips that segment's search. Each key sets
 // filterProbes bits within one 512-bit block, so an add or a check costs
 // one cache line. It holds one bit per filterBytesPerBit bytes of segment
-// capacity: a 16 MiB segment gets a 256 KiB filter, about 19 bits per
+// capacity: an 8 MiB segment gets a 128 KiB filter, about 19 bits per
 // entry at 100-byte values and 5 at the smallest entries (a false positive
 // only costs the search the filter would have saved). Bits are set and
 // read atomically, concurrently with adds.
