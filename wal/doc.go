@@ -49,7 +49,11 @@
 // on Linux) and LogOptions.NoMmap is not set, a new segment is created at
 // its full SegmentSize with its blocks allocated (fallocate, so a store
 // cannot fail for lack of space) and mapped shared; Append copies the framed
-// record into the mapping. That puts it in the kernel's page cache, exactly
+// record into the mapping, in ascending 64-byte chunks
+// (record.CopyInOrder): a process killed in the middle of a copy then leaves
+// the record's first chunks, part of one chunk and zeros, which the reader
+// knows for a torn tail (a plain copy may store a record's tail before its
+// header, which read as damage). That puts it in the kernel's page cache, exactly
 // where a write would have put it, so the durability contract above is
 // unchanged, but no system call is made per record (a write of a small
 // record costs about as much as the rest of a small commit). Sync is an
