@@ -41,6 +41,7 @@ import (
 	"sync/atomic"
 
 	"github.com/nokv/nokv/iface"
+	"github.com/nokv/nokv/internal/merge"
 )
 
 // DefaultSegmentSize is the segment size the engine uses unless told
@@ -176,8 +177,9 @@ func (m *Memtable) Get(ikey []byte) (key, value []byte, ok bool) {
 	return key, value, ok
 }
 
-// NewIterator returns a merge of the segments' iterators; it sees at least
-// every entry added before the call.
+// NewIterator returns a merge of the segments' iterators (internal/merge,
+// with an internal key held by several segments shown once, the newest
+// segment's); it sees at least every entry added before the call.
 func (m *Memtable) NewIterator() iface.Iterator {
 	segs := *m.segs.Load()
 	if len(segs) == 1 {
@@ -187,7 +189,7 @@ func (m *Memtable) NewIterator() iface.Iterator {
 	for i, s := range segs {
 		its[len(segs)-1-i] = s.m.NewIterator() // newest first
 	}
-	return newIterator(its)
+	return merge.New(its, true)
 }
 
 // ApproximateSize sums the segments' sizes.
