@@ -74,6 +74,9 @@ type DB struct {
 	// newMem makes memtables: opts.NewMemtable, in segments of
 	// opts.MemtableSegmentSize.
 	newMem iface.NewMemtable
+	// writeFast lets commits skip the checks that take mu; see
+	// updateWriteFastLocked.
+	writeFast atomic.Bool
 
 	lock     io.Closer
 	cache    *sstable.Cache // the default table format's block cache, owned by the DB
@@ -286,6 +289,7 @@ func (db *DB) load(chosenVS bool) error {
 		}
 	}
 	db.current = newVersion(levels, ingest)
+	db.updateWriteFastLocked()
 	if err := db.removeOrphans(state); err != nil {
 		return err
 	}
@@ -525,6 +529,7 @@ func (db *DB) Close() error {
 		return iface.ErrClosed
 	}
 	db.closing = true
+	db.updateWriteFastLocked()
 	db.cond.Broadcast()
 	db.mu.Unlock()
 	close(db.quit)
@@ -636,6 +641,7 @@ func (db *DB) setBgErr(err error) {
 	db.mu.Lock()
 	if db.bgErr == nil {
 		db.bgErr = err
+		db.updateWriteFastLocked()
 		db.opts.Logger.Error("background error; the store is now read-only", "err", err)
 	}
 	db.cond.Broadcast()

@@ -156,6 +156,7 @@ func (db *DB) installLocked(added []*tableHandle, removed map[uint64]bool) {
 		}
 	}
 	db.current = newVersion(levels, ingest)
+	db.updateWriteFastLocked()
 	if invariants {
 		if err := db.current.check(); err != nil {
 			panic(fmt.Sprintf("nokv: invariant broken by a version install: %v", err))

@@ -247,7 +247,7 @@ func (db *DB) admitGroup(group []*writer, size int64) {
 // waits on cond (which flushes, compactions and Close signal) with a timer,
 // never spinning, and returns early when the pressure drops.
 func (db *DB) delayWrite(n int64) {
-	if db.opts.DisableBackgroundWork {
+	if db.opts.DisableBackgroundWork || db.writeFast.Load() {
 		return
 	}
 	d, v, ok := db.currentDebt()
@@ -327,4 +327,20 @@ func (db *DB) delayWrite(n int64) {
 // bytesAt is how long n bytes take at rate bytes per second.
 func bytesAt(n, rate int64) time.Duration {
 	return time.Duration(float64(n) / float64(rate) * float64(time.Second))
+}
+
+// updateWriteFastLocked sets writeFast: the store is open, has no
+// background error, and the current version owes no write debt, so a
+// commit needs none of the checks that take mu (writable, delayWrite and
+// makeRoom's stall checks). Called with mu held wherever one of these
+// changes: a version install, Close, a background error. (Leaving the
+// delayed state no longer resets the throttle's schedule: when delays
+// resume, a schedule in the past is clamped to at most maxWriteCredit of
+// credit, as a reset one was.)
+func (db *DB) updateWriteFastLocked() {
+	ok := !db.closing && db.bgErr == nil && db.current != nil
+	if ok && !db.opts.DisableBackgroundWork {
+		ok = db.debtOf(db.current).State == WritesNormal
+	}
+	db.writeFast.Store(ok)
 }

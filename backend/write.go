@@ -55,6 +55,9 @@ func (db *DB) ApplyQueued(b *Batch, wo *WriteOptions, queued func()) error {
 
 // writable reports why the DB cannot take writes, if it cannot.
 func (db *DB) writable() error {
+	if db.writeFast.Load() {
+		return nil
+	}
 	db.mu.RLock()
 	defer db.mu.RUnlock()
 	if db.closing {
@@ -77,6 +80,13 @@ func (db *DB) makeRoom(need int64, head iface.ValuePtr) (*memTable, error) {
 	if seg := db.releaseSeg.Load(); seg > 0 {
 		if err := db.log.Release(seg); err != nil {
 			db.opts.Logger.Warn("releasing log segments", "below", seg, "err", err)
+		}
+	}
+	if db.writeFast.Load() {
+		// Open, healthy, no write debt: only room in the memtable to check.
+		// db.mem changes only under writeMu, which the caller holds.
+		if mem := db.mem; mem.reserved.Load()+need <= db.opts.MemtableSize {
+			return mem, nil
 		}
 	}
 	var stalled time.Time
