@@ -157,3 +157,30 @@ func TestConcurrentGrowth(t *testing.T) {
 		t.Fatalf("only %d segments", m.Segments())
 	}
 }
+
+// TestFilter checks the filter has no false negatives and a false
+// positive rate near what its size promises.
+func TestFilter(t *testing.T) {
+	f := newFilter(8 << 20) // 1M bits
+	const n = 55_000        // an 8 MiB segment of 100-byte values
+	for i := range n {
+		f.add(filterHash(fmt.Appendf(nil, "key%09d", i)))
+	}
+	for i := range n {
+		if !f.mayContain(filterHash(fmt.Appendf(nil, "key%09d", i))) {
+			t.Fatalf("key %d added but not found", i)
+		}
+	}
+	fp := 0
+	const probes = 100_000
+	for i := range probes {
+		if f.mayContain(filterHash(fmt.Appendf(nil, "other%09d", i))) {
+			fp++
+		}
+	}
+	if rate := float64(fp) / probes; rate > 0.03 {
+		t.Fatalf("false positive rate %.3f at %d bits per key", rate, (8<<20)/filterBytesPerBit/n)
+	} else {
+		t.Logf("false positive rate %.4f", rate)
+	}
+}
