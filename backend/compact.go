@@ -175,10 +175,20 @@ func (db *DB) maybeScheduleCompaction() {
 	case db.compactCh <- struct{}{}:
 	default:
 	}
+	select {
+	case db.moveCh <- struct{}{}:
+	default:
+	}
 }
 
-func (db *DB) compactLoop() {
+// compactLoop is a compaction worker: it runs the policy's plans, or with
+// movesOnly only its metadata-only moves (see movePick), until Close.
+func (db *DB) compactLoop(movesOnly bool) {
 	defer db.bgWG.Done()
+	pick, wake := db.opts.CompactionPolicy.Pick, db.compactCh
+	if movesOnly {
+		pick, wake = db.movePick, db.moveCh
+	}
 	for {
 		db.mu.RLock()
 		stop := db.closing || db.bgErr != nil
@@ -186,7 +196,7 @@ func (db *DB) compactLoop() {
 		if stop {
 			return
 		}
-		did, err := db.compactOnce()
+		did, err := db.compactWith(pick)
 		if err != nil {
 			if !errors.Is(err, iface.ErrClosed) {
 				db.setBgErr(fmt.Errorf("compaction: %w", err))
@@ -200,10 +210,26 @@ func (db *DB) compactLoop() {
 			continue
 		}
 		select {
-		case <-db.compactCh:
+		case <-wake:
 		case <-db.quit:
 		}
 	}
+}
+
+// movePick returns the move the policy offers (iface.MovePicker): a
+// metadata-only edit such as L0 tables into an ingest buffer. One worker
+// runs only these, so that while the MaxConcurrentCompactions workers are
+// all busy with long merges (a drain rewriting the last level), L0 still
+// empties into the buffer instead of piling up until writes are delayed.
+func (db *DB) movePick(s *iface.LevelsSnapshot) *iface.CompactionPlan {
+	mp, ok := db.opts.CompactionPolicy.(iface.MovePicker)
+	if !ok {
+		return nil
+	}
+	if p := mp.PickMove(s); p != nil && p.Move {
+		return p
+	}
+	return nil
 }
 
 // Compact runs compactions until the policy asks for none.
@@ -368,7 +394,7 @@ func (db *DB) compactWith(pick func(*iface.LevelsSnapshot) *iface.CompactionPlan
 		// Another background worker may find a plan to run beside this one.
 		db.maybeScheduleCompaction()
 		if hook := db.testHookBeforeCompaction.Load(); hook != nil {
-			(*hook)()
+			(*hook)(plan)
 		}
 		err = db.runCompaction(v, plan, inputs)
 		db.finishCompaction(f)

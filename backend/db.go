@@ -125,6 +125,7 @@ type DB struct {
 
 	flushCh   chan struct{}
 	compactCh chan struct{}
+	moveCh    chan struct{} // wakes the worker that runs only moves
 	quit      chan struct{} // closed by Close
 	bgWG      sync.WaitGroup
 
@@ -136,7 +137,7 @@ type DB struct {
 	cheapLog interface{ AppendsAreCheap() bool }
 	// testHookBeforeCompaction, when set by a test, runs before each
 	// compaction is carried out (its tables already registered as busy).
-	testHookBeforeCompaction atomic.Pointer[func()]
+	testHookBeforeCompaction atomic.Pointer[func(*iface.CompactionPlan)]
 	throttle                 throttle // write throttling (throttle.go)
 }
 
@@ -186,6 +187,7 @@ func Open(dir string, opts *Options) (db *DB, err error) {
 		compactions: compaction.NewState(),
 		flushCh:     make(chan struct{}, 1),
 		compactCh:   make(chan struct{}, 1),
+		moveCh:      make(chan struct{}, 1),
 		quit:        make(chan struct{}),
 	}
 	db.cond = sync.NewCond(&db.mu)
@@ -208,7 +210,11 @@ func Open(dir string, opts *Options) (db *DB, err error) {
 		db.bgWG.Add(1 + o.MaxConcurrentCompactions)
 		go db.flushLoop()
 		for range o.MaxConcurrentCompactions {
-			go db.compactLoop()
+			go db.compactLoop(false)
+		}
+		if _, ok := o.CompactionPolicy.(iface.MovePicker); ok {
+			db.bgWG.Add(1)
+			go db.compactLoop(true)
 		}
 		if db.gc != nil && o.ValueLogGCInterval > 0 {
 			db.bgWG.Add(1)

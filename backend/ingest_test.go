@@ -631,3 +631,92 @@ func TestMidKey(t *testing.T) {
 		t.Fatalf("midKey(a, c) = %q", m)
 	}
 }
+
+// movesAndRewrites plans a rewrite of L5 into L6 with Pick, and offers
+// moves of L0 into L1 (its tables do not overlap) with PickMove.
+type movesAndRewrites struct{ idlePolicy }
+
+func (movesAndRewrites) Pick(s *iface.LevelsSnapshot) *iface.CompactionPlan {
+	if len(s.Levels[5]) == 0 || s.Busy[s.Levels[5][0].ID] {
+		return nil
+	}
+	return &iface.CompactionPlan{OutputLevel: 6, Inputs: []iface.CompactionInput{{Level: 5, Tables: ids(s.Levels[5])}}}
+}
+
+func (movesAndRewrites) PickMove(s *iface.LevelsSnapshot) *iface.CompactionPlan {
+	if len(s.Levels[0]) == 0 || len(s.Levels[1]) > 0 || anyBusyIn(s, s.Levels[0]) {
+		return nil
+	}
+	return &iface.CompactionPlan{Move: true, OutputLevel: 1, Inputs: []iface.CompactionInput{{Level: 0, Tables: ids(s.Levels[0])}}}
+}
+
+func anyBusyIn(s *iface.LevelsSnapshot, ts []iface.TableMeta) bool {
+	for _, t := range ts {
+		if s.Busy[t.ID] {
+			return true
+		}
+	}
+	return false
+}
+
+// TestMovesRunBesideLongCompactions: while the only compaction worker is
+// held inside a rewrite, a policy's metadata-only move (iface.MovePicker)
+// still runs, on the worker kept for moves.
+func TestMovesRunBesideLongCompactions(t *testing.T) {
+	mem := vfs.NewMem()
+	o := ingestOptions(mem)
+	d := openIngest(t, mem, o)
+	m := ingestModel{}
+	put := func(prefix string) {
+		for i := 0; i < 100; i++ {
+			k := fmt.Sprintf("%s%03d", prefix, i)
+			m[k] = "v" + k
+			if err := d.Set([]byte(k), []byte(m[k]), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := d.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("a")
+	planned(t, d, &iface.CompactionPlan{Move: true, OutputLevel: 5, Inputs: []iface.CompactionInput{{Level: 0, Tables: ids(snap(d).Levels[0])}}})
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	o.DisableBackgroundWork = false
+	o.MaxConcurrentCompactions = 1
+	o.CompactionPolicy = movesAndRewrites{}
+	release := make(chan struct{})
+	held := make(chan struct{}, 1)
+	db := openIngest(t, mem, o)
+	db.SetTestHookBeforeCompaction(func() {}) // replaced below; checks the exported setter
+	hook := func(p *iface.CompactionPlan) {
+		if !p.Move {
+			held <- struct{}{}
+			<-release
+		}
+	}
+	db.testHookBeforeCompaction.Store(&hook)
+	db.maybeScheduleCompaction()
+	<-held // the only worker is inside the L5 rewrite
+	d = db
+	put("b") // flushed to L0; the move worker moves it to L1
+	deadline := time.Now().Add(10 * time.Second)
+	for s := snap(db); len(s.Levels[0]) > 0 || len(s.Levels[1]) == 0; s = snap(db) {
+		if time.Now().After(deadline) {
+			close(release)
+			t.Fatalf("L0 was not moved while the rewrite was held: %+v", s.Levels)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	for s := snap(db); len(s.Levels[6]) == 0 || db.compactions.Running() > 0; s = snap(db) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the rewrite did not finish: %+v", s.Levels)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	expectModel(t, db, m, "after the move and the rewrite")
+}

@@ -88,6 +88,17 @@ type CompactionDebt interface {
 	PendingBytes(s *LevelsSnapshot) int64
 }
 
+// MovePicker is implemented by policies that plan metadata-only moves
+// (plans with Move set: tables change place with a manifest edit and no
+// rewrite, such as leveled's moves of L0 into its ingest buffer). The
+// engine runs the moves PickMove offers on a worker of their own, so that
+// they are not held up behind long merges on the MaxConcurrentCompactions
+// workers. Like Pick it must be a pure function of the snapshot; it returns
+// nil or a plan with Move set, one Pick could also have returned.
+type MovePicker interface {
+	PickMove(s *LevelsSnapshot) *CompactionPlan
+}
+
 // L0Allowance is implemented by policies that keep more L0 tables by design
 // than an engine's write-slowdown threshold assumes (tiered keeps up to
 // MaxRuns sorted runs, most of them L0 tables). The engine starts slowing

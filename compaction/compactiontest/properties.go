@@ -44,13 +44,28 @@ func RunProperties(t *testing.T, cfg Properties) {
 		if err := m.Check(); err != nil {
 			t.Fatalf("generated tree: %v", err)
 		}
-		pick := func(busy map[uint64]bool) *iface.CompactionPlan {
+		// A policy that offers moves on their own (iface.MovePicker) has
+		// them picked too, beside its other plans, as the engine's move
+		// worker does.
+		mp, _ := pol.(iface.MovePicker)
+		pickWith := func(busy map[uint64]bool, move bool) *iface.CompactionPlan {
 			s := m.Snapshot(busy)
-			p := pol.Pick(s)
+			var p *iface.CompactionPlan
+			if move {
+				if p = mp.PickMove(s); p != nil && !p.Move {
+					t.Fatalf("%s: PickMove planned a rewrite: %s", pol.Name(), FormatPlan(p))
+				}
+			} else {
+				p = pol.Pick(s)
+			}
 			if err := ValidatePlan(s, n, p); err != nil {
 				t.Fatalf("%s planned %s\nover %s: %v", pol.Name(), FormatPlan(p), m, err)
 			}
 			return p
+		}
+		pick := func(busy map[uint64]bool) *iface.CompactionPlan {
+			move := mp != nil && rapid.IntRange(0, 3).Draw(t, "pick a move") == 0
+			return pickWith(busy, move)
 		}
 		apply := func(p *iface.CompactionPlan) {
 			before := m.clone()
@@ -96,7 +111,7 @@ func RunProperties(t *testing.T, cfg Properties) {
 			if i == 10000 {
 				t.Fatalf("%s still plans compactions after %d plans: %s", pol.Name(), i, m)
 			}
-			p := pick(nil)
+			p := pickWith(nil, false)
 			if p == nil {
 				break
 			}

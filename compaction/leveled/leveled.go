@@ -290,6 +290,24 @@ func (l *Leveled) Pick(s *iface.LevelsSnapshot) *iface.CompactionPlan {
 	return nil
 }
 
+// PickMove implements iface.MovePicker: the move of L0 into the base
+// level's ingest buffer that Pick would plan first, if L0 is over its
+// trigger and the buffer has room; nil otherwise.
+func (l *Leveled) PickMove(s *iface.LevelsSnapshot) *iface.CompactionPlan {
+	sh := l.Shape(s)
+	if sh.Scores[0] < 1 {
+		return nil
+	}
+	p := l.planL0(s, sh)
+	if p == nil || !p.Move || !p.OutputIngest {
+		return nil
+	}
+	p.Score = sh.Scores[0]
+	return p
+}
+
+var _ iface.MovePicker = (*Leveled)(nil)
+
 type taskKind int
 
 const (
