@@ -563,16 +563,7 @@ func TestCompactionsRunConcurrently(t *testing.T) {
 	d := openIngest(t, mem, o)
 	m := ingestModel{}
 	put := func(prefix string, level int) {
-		for i := 0; i < 100; i++ {
-			k := fmt.Sprintf("%s%03d", prefix, i)
-			m[k] = "v" + k
-			if err := d.Set([]byte(k), []byte(m[k]), nil); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := d.Flush(); err != nil {
-			t.Fatal(err)
-		}
+		flushPrefix(t, d, m, prefix)
 		planned(t, d, &iface.CompactionPlan{Move: true, OutputLevel: level, Inputs: []iface.CompactionInput{{Level: 0, Tables: ids(snap(d).Levels[0])}}})
 	}
 	put("a", 5)
@@ -632,6 +623,22 @@ func TestMidKey(t *testing.T) {
 	}
 }
 
+// flushPrefix writes 100 keys with prefix (noting them in m) and flushes
+// them into one L0 table.
+func flushPrefix(t *testing.T, d *DB, m ingestModel, prefix string) {
+	t.Helper()
+	for i := 0; i < 100; i++ {
+		k := fmt.Sprintf("%s%03d", prefix, i)
+		m[k] = "v" + k
+		if err := d.Set([]byte(k), []byte(m[k]), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // movesAndRewrites plans a rewrite of L5 into L6 with Pick, and offers
 // moves of L0 into L1 (its tables do not overlap) with PickMove.
 type movesAndRewrites struct{ idlePolicy }
@@ -667,19 +674,7 @@ func TestMovesRunBesideLongCompactions(t *testing.T) {
 	o := ingestOptions(mem)
 	d := openIngest(t, mem, o)
 	m := ingestModel{}
-	put := func(prefix string) {
-		for i := 0; i < 100; i++ {
-			k := fmt.Sprintf("%s%03d", prefix, i)
-			m[k] = "v" + k
-			if err := d.Set([]byte(k), []byte(m[k]), nil); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := d.Flush(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	put("a")
+	flushPrefix(t, d, m, "a")
 	planned(t, d, &iface.CompactionPlan{Move: true, OutputLevel: 5, Inputs: []iface.CompactionInput{{Level: 0, Tables: ids(snap(d).Levels[0])}}})
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
@@ -700,9 +695,8 @@ func TestMovesRunBesideLongCompactions(t *testing.T) {
 	}
 	db.testHookBeforeCompaction.Store(&hook)
 	db.maybeScheduleCompaction()
-	<-held // the only worker is inside the L5 rewrite
-	d = db
-	put("b") // flushed to L0; the move worker moves it to L1
+	<-held                     // the only worker is inside the L5 rewrite
+	flushPrefix(t, db, m, "b") // flushed to L0; the move worker moves it to L1
 	deadline := time.Now().Add(10 * time.Second)
 	for s := snap(db); len(s.Levels[0]) > 0 || len(s.Levels[1]) == 0; s = snap(db) {
 		if time.Now().After(deadline) {
