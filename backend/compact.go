@@ -181,14 +181,11 @@ func (db *DB) maybeScheduleCompaction() {
 	}
 }
 
-// compactLoop is a compaction worker: it runs the policy's plans, or with
-// movesOnly only its metadata-only moves (see movePick), until Close.
-func (db *DB) compactLoop(movesOnly bool) {
+// compactLoop is a compaction worker: it runs the plans pick makes (the
+// policy's Pick, or for the move worker its PickMove) whenever wake
+// signals, until Close.
+func (db *DB) compactLoop(pick func(*iface.LevelsSnapshot) *iface.CompactionPlan, wake chan struct{}) {
 	defer db.bgWG.Done()
-	pick, wake := db.opts.CompactionPolicy.Pick, db.compactCh
-	if movesOnly {
-		pick, wake = db.movePick, db.moveCh
-	}
 	for {
 		db.mu.RLock()
 		stop := db.closing || db.bgErr != nil
@@ -214,22 +211,6 @@ func (db *DB) compactLoop(movesOnly bool) {
 		case <-db.quit:
 		}
 	}
-}
-
-// movePick returns the move the policy offers (iface.MovePicker): a
-// metadata-only edit such as L0 tables into an ingest buffer. One worker
-// runs only these, so that while the MaxConcurrentCompactions workers are
-// all busy with long merges (a drain rewriting the last level), L0 still
-// empties into the buffer instead of piling up until writes are delayed.
-func (db *DB) movePick(s *iface.LevelsSnapshot) *iface.CompactionPlan {
-	mp, ok := db.opts.CompactionPolicy.(iface.MovePicker)
-	if !ok {
-		return nil
-	}
-	if p := mp.PickMove(s); p != nil && p.Move {
-		return p
-	}
-	return nil
 }
 
 // Compact runs compactions until the policy asks for none.

@@ -210,11 +210,15 @@ func Open(dir string, opts *Options) (db *DB, err error) {
 		db.bgWG.Add(1 + o.MaxConcurrentCompactions)
 		go db.flushLoop()
 		for range o.MaxConcurrentCompactions {
-			go db.compactLoop(false)
+			go db.compactLoop(o.CompactionPolicy.Pick, db.compactCh)
 		}
-		if _, ok := o.CompactionPolicy.(iface.MovePicker); ok {
+		// A policy that offers its metadata-only moves on their own
+		// (iface.MovePicker) gets a worker for them, so that L0 keeps
+		// emptying into an ingest buffer while the other workers are inside
+		// long merges (a drain rewriting the last level).
+		if mp, ok := o.CompactionPolicy.(iface.MovePicker); ok {
 			db.bgWG.Add(1)
-			go db.compactLoop(true)
+			go db.compactLoop(mp.PickMove, db.moveCh)
 		}
 		if db.gc != nil && o.ValueLogGCInterval > 0 {
 			db.bgWG.Add(1)

@@ -686,7 +686,6 @@ func TestMovesRunBesideLongCompactions(t *testing.T) {
 	release := make(chan struct{})
 	held := make(chan struct{}, 1)
 	db := openIngest(t, mem, o)
-	db.SetTestHookBeforeCompaction(func() {}) // replaced below; checks the exported setter
 	hook := func(p *iface.CompactionPlan) {
 		if !p.Move {
 			held <- struct{}{}
